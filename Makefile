@@ -1,0 +1,37 @@
+# The README's two commands live here: `make demo` and `make test`.
+# Each one installs what it needs (venv, Python packages, npm tools) and is safe to re-run.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: demo test lint typecheck protos clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+$(NODE_STAMP): package.json
+	npm install --no-audit --no-fund --silent
+	touch $(NODE_STAMP)
+
+demo: $(STAMP)
+	$(PY) -m scripts.demo
+
+lint: $(STAMP) $(NODE_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	node_modules/.bin/buf lint greet/protos
+
+test: $(STAMP) $(NODE_STAMP)
+	$(MAKE) --no-print-directory lint
+	$(VENV)/bin/pytest
+
+protos: $(STAMP)
+	$(PY) -m scripts.gen_protos
+
+clean:
+	rm -rf $(VENV) node_modules
