@@ -1,0 +1,1 @@
+"""The sandbox API server: routes, storage, admission hooks, patching and selectors."""
