@@ -9,7 +9,7 @@ import pytest
 
 from sandbox.network.model import EndpointView, ServicePortView, ServiceView
 from sandbox.network.proxy import ServiceProxy
-from tests.sandbox.network_backends import Backend, ask, backends, free_port, loopback_block
+from tests.sandbox.test_network_support import Backend, ask, backends, free_port, loopback_block
 
 
 def service(vip: str, eps: list[Backend], *, node_port: int | None = None) -> ServiceView:

@@ -1,4 +1,4 @@
-"""Tiny TCP backends on their own loopback addresses, answering with their address (test helper)."""
+"""Shared by the test_network_* modules (holds no tests): tiny TCP backends on their own loopback addresses."""
 
 from __future__ import annotations
 
