@@ -8,7 +8,7 @@ import grpc
 import pytest
 from dnslib import QTYPE, RCODE
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_health.v1.health import aio as health_aio
+from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]  # set at import, no stub
 
 from sandbox.network.dns import ClusterDNS, query
 from sandbox.network.model import EndpointView, ServicePortView, ServiceView

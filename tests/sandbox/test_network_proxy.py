@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
@@ -25,7 +26,7 @@ def service(vip: str, eps: list[Backend], *, node_port: int | None = None) -> Se
 
 
 @pytest.fixture
-async def proxy():
+async def proxy() -> AsyncIterator[ServiceProxy]:
     p = ServiceProxy()
     yield p
     await p.close()
