@@ -25,6 +25,7 @@ from greet.balancing import (
     LookasideResolve,
     LookasideWatch,
     NoBackends,
+    dns_target,
     greet_call,
     pick_first,
     round_robin,
@@ -165,6 +166,8 @@ async def metrics(request: web.Request) -> web.Response:
 
 def build_balancer(args: argparse.Namespace) -> Balancer:
     if args.balancing == "pick_first":
+        if args.dns_server:
+            return pick_first(dns_target(args.server_host, args.server_port, args.dns_server))
         return pick_first(join_hostport(args.server_host, args.server_port))
     if args.balancing == "round_robin":
         return round_robin(
@@ -206,7 +209,7 @@ def parse_args(argv: list[str] | None = None, env: Mapping[str, str] = os.enviro
         help="Service address (pick_first) or DNS name (round_robin)",
     )
     parser.add_argument("--server-port", type=int, default=int(env.get("GRPC_SERVER_PORT", "50051")))
-    parser.add_argument("--dns-server", default=env.get("DNS_SERVER", ""), help="host:port for round_robin")
+    parser.add_argument("--dns-server", default=env.get("DNS_SERVER", ""), help="host:port DNS server for the Service name")
     parser.add_argument(
         "--dns-min-resolution-ms",
         type=int,
