@@ -1,8 +1,9 @@
 """A kube-proxy-like L4 TCP proxy for Service VIPs on loopback.
 
-For every Service with a ClusterIP, one listener per TCP port on ClusterIP:port (plus 127.0.0.1:nodePort for
-NodePort/LoadBalancer Services, and each load balancer ingress IP:port). Every new connection is sent to a
-random ready endpoint, like iptables mode's `statistic --mode random`. Endpoint changes only affect new
+For every Service with a ClusterIP, one listener per TCP port on ClusterIP:port, plus 127.0.0.1:nodePort for
+NodePort/LoadBalancer Services. (The load balancer's IP:port is not listened on: that IP is the node's
+127.0.0.1, where ports like 9091 or 50051 would collide with the machine's other programs.) Every new
+connection is sent to a random ready endpoint, like iptables mode's `statistic --mode random`. Endpoint changes only affect new
 connections: an established connection stays on its backend, as a conntrack entry keeps it in the kernel —
 which is exactly why a gRPC client with one long-lived HTTP/2 connection sticks to one pod.
 
@@ -203,6 +204,7 @@ class _Listener:
         self.address = address
         self.spec = spec
         self.server: asyncio.Server | None = None
+        self.bind_error: str | None = None  # logged once, retried on every sync
 
     def _accept(self) -> _Side:
         return _Connection(self.proxy, self).client
@@ -216,9 +218,13 @@ class _Listener:
                     self._accept, self.address[0], self.address[1], reuse_address=True, backlog=1024
                 )
             except OSError as exc:
-                log.warning(
-                    "service %s/%s: cannot listen on %s:%s: %s", *self.spec.service, *self.address, exc
-                )
+                if self.bind_error != str(exc):
+                    log.warning(
+                        "service %s/%s: cannot listen on %s:%s: %s", *self.spec.service, *self.address, exc
+                    )
+                self.bind_error = str(exc)
+            else:
+                self.bind_error = None
         elif not self.spec.backends and self.server is not None:
             self.stop()
 
@@ -283,8 +289,6 @@ class ServiceProxy:
                     addresses.append((str(svc.cluster_ip), port.port))
                 if svc.type in ("NodePort", "LoadBalancer") and port.node_port:
                     addresses.append((self.node_ip, port.node_port))
-                if svc.type == "LoadBalancer":
-                    addresses.extend((ip, port.port) for ip in svc.load_balancer_ips)
                 for address in addresses:
                     if address in wanted and wanted[address].service != svc.key:
                         log.warning(
