@@ -159,8 +159,10 @@ def test_arithmetic_agrees_with_fractions(a: str, b: str, n: int) -> None:
     assert (qa - qb).amount == qa.amount - qb.amount
     assert (qa * n).amount == qa.amount * n
     assert (qa < qb) == (qa.amount < qb.amount)
-    # Parsed values are whole nanos: the canonical string of a sum re-parses to the exact sum.
-    assert parse_quantity(str(qa + qb)).amount == qa.amount + qb.amount
+    # Parsed values are whole nanos: the canonical string of a sum re-parses to the exact sum
+    # (below BinarySI's int64 cap, which Kubernetes applies when parsing).
+    if abs(qa.amount + qb.amount) < 2**63 - 1:
+        assert parse_quantity(str(qa + qb)).amount == qa.amount + qb.amount
     assert isinstance(qa.amount, Fraction)
 
 
