@@ -160,8 +160,8 @@ class LookasideResolve:
                 raise NoBackends(
                     f"lookaside Resolve failed: {error.code().name}: {error.details()}"
                 ) from error
-            if response.address != avoid:
-                return self._backends.route(response.address)
+            if response.address != avoid and not self._backends.failing(response.address):
+                break
         return self._backends.route(response.address)
 
     async def close(self) -> None:
@@ -217,13 +217,13 @@ class LookasideWatch:
             if not routes:
                 raise NoBackends("the lookaside balancer has sent no backends")
         n = len(routes)
-        start = next(self._counter)
-        # Skip the backend that just failed and any whose channel is in TRANSIENT_FAILURE.
-        for offset in range(n):
-            candidate = routes[(start + offset) % n]
+        # Skip the backend that just failed and any whose channel is in TRANSIENT_FAILURE. Skipping
+        # consumes the counter, so the survivors still share the load evenly.
+        for _ in range(n):
+            candidate = routes[next(self._counter) % n]
             if candidate.address != avoid and not self._backends.failing(candidate.address):
                 return candidate
-        return routes[start % n]
+        return candidate
 
     async def close(self) -> None:
         if self._task is not None:
