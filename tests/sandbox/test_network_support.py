@@ -30,6 +30,8 @@ async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
                     n += len(chunk)
                 writer.write(f"{ip} {n}\n".encode())
                 break
+            else:
+                break  # anything else (an HTTP request, say) gets the connection closed
             await writer.drain()
         await writer.drain()
     except ConnectionError:
