@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from quantities import QuantityError, parse_quantity
 from sandbox.apiserver.selectors import SelectorError, label_selector_from_spec
 
 _NAME_DOC = (
@@ -707,7 +708,10 @@ def _quantity_cell(value: Any) -> str:
     # A missing used quantity is the zero Quantity, which prints "0".
     if value is None:
         return "0"
-    return value if isinstance(value, str) else str(value)
+    try:
+        return str(parse_quantity(value))
+    except (QuantityError, TypeError, ValueError, OverflowError):
+        return value if isinstance(value, str) else "<unknown>"
 
 
 def _resourcequota_row(quota: dict[str, Any], now: datetime | None) -> Row:

@@ -1,0 +1,1 @@
+"""Admission: defaults, and the ResourceQuota and LimitRange plugins."""
