@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from dnslib.server import DNSServer
+from dnslib.server import DNSLogger, DNSServer
 from dnslib.zoneresolver import ZoneResolver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,7 +132,8 @@ class Fleet:
     def start_dns(self) -> None:
         zone = "\n".join(f"{SERVICE_NAME}. 5 IN A {ip}" for ip in SERVER_IPS)
         port = free_port()
-        self._dns = DNSServer(ZoneResolver(zone), address="127.0.0.1", port=port)
+        quiet = DNSLogger(logf=lambda _line: None)
+        self._dns = DNSServer(ZoneResolver(zone), address="127.0.0.1", port=port, logger=quiet)
         self._dns.start_thread()
         self.dns_server = f"127.0.0.1:{port}"
 
