@@ -445,7 +445,8 @@ def _metadata(c: _Check, resource: str, obj: dict[str, Any], path: str = "metada
             c.add(invalid(f"{path}.generateName", generate, msg))
     name = c.text(meta, "name", f"{path}.name")
     if not name:
-        if "name" not in meta or isinstance(meta.get("name"), str | type(None)):
+        # The server fills name from generateName; validating before that must not fail for it.
+        if not generate and isinstance(meta.get("name"), str | type(None)):
             c.add(required(f"{path}.name", "name or generateName is required"))
     else:
         for msg in name_fn(name):
@@ -618,7 +619,8 @@ def _selector(c: _Check, spec: dict[str, Any], path: str, *, empty_message: str)
         c.add(invalid(f"{path}.selector", raw, exc.message))
         return None
     if selector.empty():
-        c.add(invalid(f"{path}.selector", raw, empty_message))
+        literal = _label_selector_literal(raw)
+        c.add(FieldError(INVALID, f"{path}.selector", f"Invalid value: {literal}: {empty_message}"))
         return None
     return selector
 

@@ -23,7 +23,7 @@ def defaulted(resource: str, obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-TEMPLATE = {
+TEMPLATE: dict[str, Any] = {
     "metadata": {"labels": {"run": "greetserver"}},
     "spec": {
         "containers": [{"name": "greetserver", "image": "greet:1", "ports": [{"containerPort": 50051}]}]
