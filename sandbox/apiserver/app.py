@@ -345,6 +345,10 @@ class ApiServer:
         return None
 
     def _openapi(self, request: web.Request, segs: list[str]) -> web.Response:
+        if segs == ["openapi", "v2"] and request.method == "GET":
+            return web.Response(
+                body=openapi.v2_protobuf(), headers={"Content-Type": openapi.V2_PROTOBUF_CONTENT_TYPE}
+            )
         if segs[:2] != ["openapi", "v3"] or request.method != "GET":
             raise APIError(404, "NotFound", "the server could not find the requested resource")
         if len(segs) == 2:

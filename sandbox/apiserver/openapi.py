@@ -219,3 +219,22 @@ def lookup(path: str) -> tuple[bytes, str] | None:
         if gv_path(g, v) == path.strip("/"):
             return group_version_document(g, v), document_hash(g, v)
     return None
+
+
+def _pb_field(number: int, payload: bytes) -> bytes:
+    """One length-delimited protobuf field (payloads here are < 128 bytes)."""
+    return bytes([(number << 3) | 2, len(payload)]) + payload
+
+
+@functools.cache
+def v2_protobuf() -> bytes:
+    """A definition-less `openapi_v2.Document` (gnostic protobuf).
+
+    kubectl validates a `kind: List` against /openapi/v2 (v3 has no List kind); a document without
+    definitions makes its validator skip every kind, leaving validation to the server (fieldValidation).
+    """
+    info = _pb_field(1, b"Kubernetes") + _pb_field(2, b"v1.32.0")
+    return _pb_field(1, b"2.0") + _pb_field(2, info) + _pb_field(8, b"")
+
+
+V2_PROTOBUF_CONTENT_TYPE = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
