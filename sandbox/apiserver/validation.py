@@ -636,9 +636,10 @@ def _template_for_replicas(c: _Check, spec: dict[str, Any], path: str, selector:
     labels = c.string_map(meta, "labels", f"{tpath}.metadata.labels")
     if selector is not None and not selector.matches(labels):
         c.add(invalid(f"{tpath}.metadata.labels", labels, "`selector` does not match template `labels`"))
-    _labels(c, labels, f"{tpath}.metadata.labels")
+    # ValidatePodTemplateSpec reports label and annotation syntax one level up (`spec.template.labels`).
+    _labels(c, labels, f"{tpath}.labels")
     _annotations(
-        c, c.string_map(meta, "annotations", f"{tpath}.metadata.annotations"), f"{tpath}.metadata.annotations"
+        c, c.string_map(meta, "annotations", f"{tpath}.metadata.annotations"), f"{tpath}.annotations"
     )
     pod_spec = c.obj(template, "spec", f"{tpath}.spec")
     pod_spec = pod_spec if pod_spec is not None else {}
