@@ -209,7 +209,9 @@ def parse_args(argv: list[str] | None = None, env: Mapping[str, str] = os.enviro
         help="Service address (pick_first) or DNS name (round_robin)",
     )
     parser.add_argument("--server-port", type=int, default=int(env.get("GRPC_SERVER_PORT", "50051")))
-    parser.add_argument("--dns-server", default=env.get("DNS_SERVER", ""), help="host:port DNS server for the Service name")
+    parser.add_argument(
+        "--dns-server", default=env.get("DNS_SERVER", ""), help="host:port DNS server for the Service name"
+    )
     parser.add_argument(
         "--dns-min-resolution-ms",
         type=int,

@@ -108,3 +108,34 @@ async def test_metrics_count_what_was_sent(fleet: Fleet) -> None:
     assert sum(ok.values()) == 12
     assert len(ok) == 3  # the watch variant spread them over the three pods
     assert delta["400/"] == 1
+
+
+def test_flags_win_over_the_seed_environment() -> None:
+    from greet.gateway import parse_args
+
+    env = {
+        "GRPC_SERVER_HOST": "greetserver.default.svc.cluster.local",
+        "GRPC_SVC": "greetserver",
+        "POD_NAMESPACE": "shop",
+        "DNS_SERVER": "10.96.0.10:53",
+        "GRPC_BALANCING": "round_robin",
+    }
+    from_env = parse_args([], env)
+    assert (from_env.balancing, from_env.server_host, from_env.server_port) == (
+        "round_robin",
+        "greetserver.default.svc.cluster.local",
+        50051,
+    )
+    assert (from_env.service, from_env.namespace, from_env.dns_server) == (
+        "greetserver",
+        "shop",
+        "10.96.0.10:53",
+    )
+    flagged = parse_args(
+        ["--balancing", "lookaside", "--namespace", "default", "--lookaside-variant", "resolve"], env
+    )
+    assert (flagged.balancing, flagged.namespace, flagged.lookaside_variant) == (
+        "lookaside",
+        "default",
+        "resolve",
+    )
