@@ -76,7 +76,12 @@ async def run_up(config: SandboxConfig) -> int:
     if running is not None:
         print(f"sandbox already running (pid {running['pid']}) at {running.get('url')}", file=sys.stderr)
         return 1
-    store = Store.open(state_dir, service_cidr=config.service_cidr, node_port_range=config.node_port_range)
+    store = Store.open(
+        state_dir,
+        service_cidr=config.service_cidr,
+        node_port_range=config.node_port_range,
+        watch_window=int(config.extra.get("watch_window", 20000)),
+    )
     pki = ensure_pki(state_dir, (config.host, "localhost"))
     token = ensure_token(state_dir)
     ctx = SandboxContext(config=config, store=store, token=token, ca_file=pki.ca_cert)
@@ -169,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dns-port", type=int, default=0)
     parser.add_argument("--ingress-port", type=int, default=0)
     parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("--watch-window", type=int, default=20000, help="watch events kept for resuming")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     state_dir = args.state_dir.resolve()
@@ -186,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         pod_cidr=args.pod_cidr,
         dns_port=args.dns_port,
         ingress_port=args.ingress_port,
+        extra={"watch_window": args.watch_window},
     )
     return asyncio.run(run_up(config))
 

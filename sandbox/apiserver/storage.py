@@ -241,7 +241,7 @@ def _validate(rt: resources.ResourceType, obj: Obj, old: Obj | None) -> None:
     _validate_only(rt, obj, old)
     if rt.plural == "secrets" and isinstance(obj.get("stringData"), dict):
         # Kubernetes folds stringData into data (base64) on the way in; it is never stored.
-        data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+        data: dict[str, Any] = obj["data"] if isinstance(obj.get("data"), dict) else {}
         for k, v in obj.pop("stringData").items():
             data[k] = base64.b64encode(str(v).encode()).decode()
         obj["data"] = data

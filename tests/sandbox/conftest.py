@@ -45,9 +45,9 @@ class SandboxProcess:
 
     def start(self, timeout: float = 30.0) -> None:
         runfile = self.state_dir / "sandbox.json"
+        self.state_dir.mkdir(parents=True, exist_ok=True)
         runfile.unlink(missing_ok=True)
         log = (self.state_dir / "sandbox.log").open("ab")
-        self.state_dir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -123,8 +123,13 @@ class SandboxProcess:
         headers: dict[str, str] | None = None,
         token: str | None = None,
         timeout: float = 10.0,
+        preload: bool = True,
     ) -> urllib3.BaseHTTPResponse:
-        """A raw HTTPS request (default: with the sandbox token); returns the urllib3 response."""
+        """A raw HTTPS request (default: with the sandbox token); returns the urllib3 response.
+
+        With preload=False the body is streamed (watches, `follow` logs): iterate `resp.stream()`
+        or read lines with `watch_events`.
+        """
         if self._pool is None:
             ctx = ssl.create_default_context(cafile=str(self.state_dir / "pki" / "ca.crt"))
             self._pool = urllib3.PoolManager(ssl_context=ctx, retries=False)
@@ -134,7 +139,7 @@ class SandboxProcess:
         hdrs.update(headers or {})
         data = json.dumps(body).encode() if isinstance(body, dict | list) else body
         return self._pool.request(
-            method, self.url + path, body=data, headers=hdrs, timeout=timeout, preload_content=True
+            method, self.url + path, body=data, headers=hdrs, timeout=timeout, preload_content=preload
         )
 
 
@@ -187,3 +192,19 @@ def start_sandbox(tmp_path: Path) -> Iterator[Callable[..., SandboxProcess]]:
     finally:
         for proc in started:
             proc.stop(kill=True)
+
+
+def watch_events(resp: urllib3.BaseHTTPResponse, count: int | None = None) -> list[dict[str, Any]]:
+    """Read newline-delimited watch events from a streaming response (all of them, or `count`)."""
+    events: list[dict[str, Any]] = []
+    buf = b""
+    for chunk in resp.stream(4096):
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            if line.strip():
+                events.append(json.loads(line))
+                if count is not None and len(events) >= count:
+                    resp.release_conn()
+                    return events
+    return events
