@@ -170,7 +170,7 @@ async def run_modes(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer calls; bounded to under 60 s")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds over all modes")
+    parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds over all modes")
     parser.add_argument("--calls", type=int, default=None, help="calls per mode (default 30000, quick 6000)")
     args = parser.parse_args(argv)
     calls = args.calls or (6000 if args.quick else 30000)
