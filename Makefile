@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: demo test lint typecheck protos clean
 
@@ -18,6 +19,11 @@ $(NODE_STAMP): package.json
 	npm install --no-audit --no-fund --silent
 	touch $(NODE_STAMP)
 
+# Debian's Chromium drives the browser tests (Playwright cannot download its own browser here).
+$(CHROMIUM):
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-dejavu-core
+
 demo: $(STAMP)
 	$(PY) -m scripts.demo
 
@@ -26,7 +32,7 @@ lint: $(STAMP) $(NODE_STAMP)
 	$(VENV)/bin/mypy
 	node_modules/.bin/buf lint greet/protos
 
-test: $(STAMP) $(NODE_STAMP)
+test: $(STAMP) $(NODE_STAMP) $(CHROMIUM)
 	$(MAKE) --no-print-directory lint
 	$(VENV)/bin/pytest
 
