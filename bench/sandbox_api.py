@@ -99,8 +99,9 @@ def run(quick: bool) -> dict[str, Any]:
         state_dir = Path(tmp)
         proc = start_sandbox(state_dir)
         try:
-            api = config.new_client_from_config(config_file=str(state_dir / "kubeconfig"))
-            core = client.CoreV1Api(api)
+            # The client's models are loosely typed; the bench uses them through Any.
+            api: Any = config.new_client_from_config(config_file=str(state_dir / "kubeconfig"))  # type: ignore[no-untyped-call]
+            core: Any = client.CoreV1Api(api)
             ns = "bench"
             core.create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
             names = [f"pod-{i:04d}" for i in range(n_pods)]
@@ -163,18 +164,18 @@ def run(quick: bool) -> dict[str, Any]:
     }
 
 
-def watch_delivery(core: client.CoreV1Api, ns: str, n_watchers: int, n_writes: int) -> list[float]:
-    """Each watcher records when it saw each resourceVersion; delivery = seen − write returned."""
+def watch_delivery(core: Any, ns: str, n_watchers: int, n_writes: int) -> list[float]:
+    """Each watcher records when it saw each resourceVersion; delivery = seen - write returned."""
     made = core.create_namespaced_config_map(
         ns, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "probe"}, "data": {"n": "0"}}
     )
     start_rv = made.metadata.resource_version
     arrivals: list[dict[str, float]] = [{} for _ in range(n_watchers)]
     ready = threading.Barrier(n_watchers + 1)
-    stops: list[watch.Watch] = []
+    stops: list[Any] = []
 
     def watcher(i: int) -> None:
-        w = watch.Watch()
+        w: Any = watch.Watch()  # type: ignore[no-untyped-call]
         stops.append(w)
         ready.wait()
         for event in w.stream(

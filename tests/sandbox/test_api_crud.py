@@ -109,7 +109,7 @@ SAMPLES: list[tuple[str, str, bool, dict[str, Any]]] = [
 
 @pytest.fixture(scope="module")
 def dynamic(api_client: client.ApiClient) -> DynamicClient:
-    return DynamicClient(api_client)
+    return DynamicClient(api_client)  # type: ignore[no-untyped-call]
 
 
 @pytest.mark.parametrize(("api_version", "kind", "namespaced", "body"), SAMPLES, ids=[s[1] for s in SAMPLES])
@@ -154,12 +154,12 @@ def test_crud_every_resource(
     with pytest.raises(client.ApiException) as err:
         api.get(name=name, namespace=ns)
     assert err.value.status == 404
-    status = json.loads(err.value.body)
+    status = json.loads(str(err.value.body))
     assert status["kind"] == "Status" and status["reason"] == "NotFound"
 
 
 def test_secret_string_data_is_stored_as_base64_data(api_client: client.ApiClient, namespace: str) -> None:
-    core = client.CoreV1Api(api_client)
+    core: Any = client.CoreV1Api(api_client)
     core.create_namespaced_secret(
         namespace, client.V1Secret(metadata=client.V1ObjectMeta(name="s"), string_data={"a": "b"})
     )
@@ -169,7 +169,7 @@ def test_secret_string_data_is_stored_as_base64_data(api_client: client.ApiClien
 
 
 def test_self_subject_access_review_is_allowed(api_client: client.ApiClient) -> None:
-    review = client.AuthorizationV1Api(api_client).create_self_subject_access_review(
+    review: Any = client.AuthorizationV1Api(api_client).create_self_subject_access_review(
         client.V1SelfSubjectAccessReview(
             spec=client.V1SelfSubjectAccessReviewSpec(
                 resource_attributes=client.V1ResourceAttributes(
@@ -182,7 +182,7 @@ def test_self_subject_access_review_is_allowed(api_client: client.ApiClient) -> 
 
 
 def test_typed_deployment_defaults_generation_and_scale(api_client: client.ApiClient, namespace: str) -> None:
-    apps = client.AppsV1Api(api_client)
+    apps: Any = client.AppsV1Api(api_client)
     body = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -206,7 +206,7 @@ def test_typed_deployment_defaults_generation_and_scale(api_client: client.ApiCl
 
 
 def test_service_strategic_merge_adds_port_by_key(api_client: client.ApiClient, namespace: str) -> None:
-    core = client.CoreV1Api(api_client)
+    core: Any = client.CoreV1Api(api_client)
     svc = core.create_namespaced_service(
         namespace,
         {
@@ -227,7 +227,7 @@ def test_service_strategic_merge_adds_port_by_key(api_client: client.ApiClient, 
 def test_headless_service_stays_headless_and_nodeport_is_allocated(
     api_client: client.ApiClient, namespace: str
 ) -> None:
-    core = client.CoreV1Api(api_client)
+    core: Any = client.CoreV1Api(api_client)
     headless = core.create_namespaced_service(
         namespace,
         {
@@ -253,7 +253,7 @@ def test_headless_service_stays_headless_and_nodeport_is_allocated(
 def test_configmap_json_patch_then_merge_patch_then_label_list(
     api_client: client.ApiClient, namespace: str
 ) -> None:
-    core = client.CoreV1Api(api_client)
+    core: Any = client.CoreV1Api(api_client)
     for name in ("one", "two"):
         core.create_namespaced_config_map(
             namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name=name), data={"a": "1"})
@@ -277,7 +277,7 @@ def test_configmap_json_patch_then_merge_patch_then_label_list(
 
 
 def test_stale_update_is_409_conflict(api_client: client.ApiClient, namespace: str) -> None:
-    core = client.CoreV1Api(api_client)
+    core: Any = client.CoreV1Api(api_client)
     cm = core.create_namespaced_config_map(
         namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="c"), data={"a": "1"})
     )
@@ -286,14 +286,14 @@ def test_stale_update_is_409_conflict(api_client: client.ApiClient, namespace: s
     with pytest.raises(client.ApiException) as err:
         core.replace_namespaced_config_map("c", namespace, cm)
     assert err.value.status == 409
-    status = json.loads(err.value.body)
+    status = json.loads(str(err.value.body))
     assert status["reason"] == "Conflict"
     assert "the object has been modified" in status["message"]
     assert core.read_namespaced_config_map("c", namespace).data == {"a": "2"}
 
 
 def test_invalid_deployment_is_422_with_causes(api_client: client.ApiClient, namespace: str) -> None:
-    apps = client.AppsV1Api(api_client)
+    apps: Any = client.AppsV1Api(api_client)
     body = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -303,7 +303,7 @@ def test_invalid_deployment_is_422_with_causes(api_client: client.ApiClient, nam
     with pytest.raises(client.ApiException) as err:
         apps.create_namespaced_deployment(namespace, body)
     assert err.value.status == 422
-    status = json.loads(err.value.body)
+    status = json.loads(str(err.value.body))
     assert status["reason"] == "Invalid" and status["details"]["kind"] == "Deployment"
     fields = {c["field"] for c in status["details"]["causes"]}
     assert "metadata.name" in fields
@@ -312,7 +312,7 @@ def test_invalid_deployment_is_422_with_causes(api_client: client.ApiClient, nam
 
 
 def test_delete_preconditions_and_deletecollection(api_client: client.ApiClient, namespace: str) -> None:
-    core = client.CoreV1Api(api_client)
+    core: Any = client.CoreV1Api(api_client)
     for name in ("a", "b", "c"):
         core.create_namespaced_config_map(
             namespace,
@@ -330,7 +330,7 @@ def test_delete_preconditions_and_deletecollection(api_client: client.ApiClient,
 
 
 def test_dry_run_writes_nothing(api_client: client.ApiClient, namespace: str) -> None:
-    core = client.CoreV1Api(api_client)
+    core: Any = client.CoreV1Api(api_client)
     made = core.create_namespaced_config_map(
         namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="d")), dry_run="All"
     )
@@ -339,7 +339,7 @@ def test_dry_run_writes_nothing(api_client: client.ApiClient, namespace: str) ->
 
 
 def test_list_pagination_with_limit_and_continue(api_client: client.ApiClient, namespace: str) -> None:
-    core = client.CoreV1Api(api_client)
+    core: Any = client.CoreV1Api(api_client)
     for i in range(5):
         core.create_namespaced_config_map(
             namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name=f"p{i}"))
@@ -351,7 +351,7 @@ def test_list_pagination_with_limit_and_continue(api_client: client.ApiClient, n
 
 
 def test_field_selectors_on_pods_and_events(api_client: client.ApiClient, namespace: str) -> None:
-    core = client.CoreV1Api(api_client)
+    core: Any = client.CoreV1Api(api_client)
     for name, node in (("p1", "sandbox"), ("p2", "")):
         spec: dict[str, Any] = {"containers": [{"name": "c", "image": "busybox"}]}
         if node:

@@ -19,7 +19,7 @@ def _cm(name: str, labels: dict[str, str] | None = None) -> client.V1ConfigMap:
 def test_watch_from_recorded_version_sees_added_modified_deleted_deleted(
     api_client: client.ApiClient, namespace: str
 ) -> None:
-    core = client.CoreV1Api(api_client)
+    core: Any = client.CoreV1Api(api_client)
     core.create_namespaced_config_map(namespace, _cm("before", {"w": "1"}))
     rv = core.list_namespaced_config_map(namespace).metadata.resource_version
 
@@ -28,7 +28,7 @@ def test_watch_from_recorded_version_sees_added_modified_deleted_deleted(
     core.delete_collection_namespaced_config_map(namespace, label_selector="w=1")
 
     seen = []
-    w = watch.Watch()
+    w: Any = watch.Watch()  # type: ignore[no-untyped-call]
     for event in w.stream(core.list_namespaced_config_map, namespace, resource_version=rv, timeout_seconds=5):
         seen.append((event["type"], event["object"].metadata.name))
         if len(seen) == 4:
