@@ -202,7 +202,8 @@ class FieldValidation:
     def headers(self) -> dict[str, str]:
         if not self.warnings:
             return {}
-        return {"Warning": ", ".join('299 - "' + w.replace('"', '\\"') + '"' for w in self.warnings)}
+        # json.dumps quotes like RFC 7234 warn-text and escapes control characters a header cannot carry.
+        return {"Warning": ", ".join("299 - " + json.dumps(w) for w in self.warnings)}
 
 
 class Route:
