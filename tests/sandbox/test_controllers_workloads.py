@@ -95,7 +95,8 @@ def condition(obj: Obj, ctype: str) -> Obj | None:
 
 def is_ready(pod: Obj) -> bool:
     return any(
-        c["type"] == "Ready" and c["status"] == "True" for c in (pod.get("status") or {}).get("conditions") or []
+        c["type"] == "Ready" and c["status"] == "True"
+        for c in (pod.get("status") or {}).get("conditions") or []
     )
 
 
@@ -188,12 +189,19 @@ async def test_deployment_creates_replicaset_and_pods_then_becomes_available(clu
             }
         ]
     creates = await events_for(store, rs["metadata"]["name"], "SuccessfulCreate")
-    assert sorted(e["message"] for e in creates) == sorted(f"Created pod: {p['metadata']['name']}" for p in got)
+    assert sorted(e["message"] for e in creates) == sorted(
+        f"Created pod: {p['metadata']['name']}" for p in got
+    )
     scaling = await events_for(store, "web", "ScalingReplicaSet")
     assert [e["message"] for e in scaling] == [f"Scaled up replica set {rs['metadata']['name']} to 3 from 0"]
 
     # Not ready yet: Available False (3 - 0 maxUnavailable > 0 available), Progressing True.
-    dep = await eventually(lambda: condition(store.entry("deployments", NS, "web").obj, "Available") and store.entry("deployments", NS, "web").obj)
+    dep = await eventually(
+        lambda: (
+            condition(store.entry("deployments", NS, "web").obj, "Available")
+            and store.entry("deployments", NS, "web").obj
+        )
+    )
     assert condition(dep, "Available")["reason"] == "MinimumReplicasUnavailable"  # type: ignore[index]
 
     assert await mark_ready(store, "web") == 3
@@ -205,7 +213,12 @@ async def test_deployment_creates_replicaset_and_pods_then_becomes_available(clu
 
     dep = await eventually(available)
     status = dep["status"]
-    assert (status["replicas"], status["updatedReplicas"], status["readyReplicas"], status["availableReplicas"]) == (3, 3, 3, 3)
+    assert (
+        status["replicas"],
+        status["updatedReplicas"],
+        status["readyReplicas"],
+        status["availableReplicas"],
+    ) == (3, 3, 3, 3)
     assert status["observedGeneration"] == dep["metadata"]["generation"]
     assert [c["type"] for c in status["conditions"]] == ["Available", "Progressing"]
     avail = condition(dep, "Available")
@@ -216,7 +229,10 @@ async def test_deployment_creates_replicaset_and_pods_then_becomes_available(clu
         "Deployment has minimum availability.",
     )
     prog = condition(dep, "Progressing")
-    assert prog is not None and prog["message"] == f'ReplicaSet "{rs["metadata"]["name"]}" has successfully progressed.'
+    assert (
+        prog is not None
+        and prog["message"] == f'ReplicaSet "{rs["metadata"]["name"]}" has successfully progressed.'
+    )
     assert dep["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "1"
     rs_now = store.entry("replicasets", NS, rs["metadata"]["name"]).obj
     assert rs_now["status"]["readyReplicas"] == 3 and rs_now["status"]["availableReplicas"] == 3
@@ -228,7 +244,9 @@ async def test_rolling_update_respects_surge_and_unavailable(cluster: Cluster) -
     await store.create("deployments", deployment("roll", replicas=4, strategy=strategy), namespace=NS)
     await eventually(lambda: len(pods(store, "roll")) == 4)
     await mark_ready(store, "roll")
-    await eventually(lambda: (store.entry("deployments", NS, "roll").obj["status"].get("availableReplicas") == 4))
+    await eventually(
+        lambda: store.entry("deployments", NS, "roll").obj["status"].get("availableReplicas") == 4
+    )
     first_rs = replicasets(store, "roll")[0]["metadata"]["name"]
 
     def bump(obj: Obj) -> Obj:
@@ -260,7 +278,9 @@ async def test_rolling_update_respects_surge_and_unavailable(cluster: Cluster) -
         await mark_ready(store, "roll")
         await asyncio.sleep(0.05)
     else:
-        raise AssertionError(f"rollout did not finish: {store.entry('deployments', NS, 'roll').obj['status']}")
+        raise AssertionError(
+            f"rollout did not finish: {store.entry('deployments', NS, 'roll').obj['status']}"
+        )
     assert max_pods <= 4 + 1
     assert min_ready >= 4 - 1
     rs_by_name = {rs["metadata"]["name"]: rs for rs in replicasets(store, "roll")}
@@ -299,7 +319,9 @@ async def test_scale_subresource_over_http(cluster: Cluster, tmp_path: Path) -> 
     # Scale down: the not-ready pods go first.
     await mark_ready(store, "scaled")
     await store.patch("deployments", NS, "scaled", lambda o: {**o, "spec": {**o["spec"], "replicas": 1}})
-    await eventually(lambda: len([p for p in pods(store, "scaled") if not p["metadata"].get("deletionTimestamp")]) == 1)
+    await eventually(
+        lambda: len([p for p in pods(store, "scaled") if not p["metadata"].get("deletionTimestamp")]) == 1
+    )
     deletes = await events_for(store, rs["metadata"]["name"], "SuccessfulDelete")
     assert len(deletes) == 4 and all(e["message"].startswith("Deleted pod: scaled-") for e in deletes)
     messages = [e["message"] for e in await events_for(store, "scaled", "ScalingReplicaSet")]
@@ -353,7 +375,9 @@ async def test_failed_create_event_condition_and_recovery(cluster: Cluster) -> N
     assert cond["status"] == "True" and cond["reason"] == "FailedCreate"
     failed = await events_for(store, rs_name, "FailedCreate")
     assert cond["message"] in {e["message"].removeprefix("Error creating: ") for e in failed}
-    dep_cond = await eventually(lambda: condition(store.entry("deployments", NS, "quota").obj, "ReplicaFailure"))
+    dep_cond = await eventually(
+        lambda: condition(store.entry("deployments", NS, "quota").obj, "ReplicaFailure")
+    )
     assert dep_cond["reason"] == "FailedCreate" and dep_cond["message"].endswith("limited: pods=0")
     assert pods(store, "quota") == []
 
@@ -467,3 +491,103 @@ async def test_collects_dependents_whose_owner_vanished_while_down(tmp_path: Pat
                 await c.stop()
     finally:
         store.close()
+
+
+def set_image(image: str) -> Callable[[Obj], Obj]:
+    def mutate(obj: Obj) -> Obj:
+        obj["spec"]["template"]["spec"]["containers"][0]["image"] = image
+        return obj
+
+    return mutate
+
+
+def rollout_done(store: Store, name: str) -> bool:
+    """`kubectl rollout status`'s test."""
+    d = store.entry("deployments", NS, name).obj
+    st = d.get("status") or {}
+    want = d["spec"]["replicas"]
+    return (
+        st.get("observedGeneration", 0) >= d["metadata"]["generation"]
+        and st.get("updatedReplicas") == want
+        and st.get("replicas") == want
+        and st.get("availableReplicas") == want
+    )
+
+
+async def test_recreate_never_runs_old_and_new_pods_together(cluster: Cluster) -> None:
+    store = cluster.store
+    await store.create(
+        "deployments", deployment("rec", replicas=2, strategy={"type": "Recreate"}), namespace=NS
+    )
+    await eventually(lambda: len(pods(store, "rec")) == 2)
+    await mark_ready(store, "rec")
+    await eventually(lambda: rollout_done(store, "rec"))
+    await store.patch("deployments", NS, "rec", set_image("nginx:1.28"))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while (
+        not rollout_done(store, "rec")
+        or pods(store, "rec")[0]["spec"]["containers"][0]["image"] != "nginx:1.28"
+    ):
+        images = {p["spec"]["containers"][0]["image"] for p in pods(store, "rec")}
+        assert len(images) <= 1, images
+        assert loop.time() < deadline, store.entry("deployments", NS, "rec").obj["status"]
+        await mark_ready(store, "rec")
+        await asyncio.sleep(0.02)
+
+
+async def test_rollback_reuses_the_old_replicaset_and_history_is_limited(cluster: Cluster) -> None:
+    store = cluster.store
+    await store.create("deployments", deployment("undo", replicas=1), namespace=NS)
+    await eventually(lambda: len(pods(store, "undo")) == 1)
+    for image in ("nginx:1.28", "nginx:1.27"):  # the second is what `kubectl rollout undo` patches in
+        await store.patch("deployments", NS, "undo", set_image(image))
+        while not rollout_done(store, "undo"):
+            await mark_ready(store, "undo")
+            await asyncio.sleep(0.02)
+    found = replicasets(store, "undo")
+    by_image = {rs["spec"]["template"]["spec"]["containers"][0]["image"]: rs for rs in found}
+    assert set(by_image) == {"nginx:1.27", "nginx:1.28"}
+    # Revision 1 came back as revision 3, its old number kept in revision-history.
+    current = by_image["nginx:1.27"]["metadata"]["annotations"]
+    assert current["deployment.kubernetes.io/revision"] == "3"
+    assert current["deployment.kubernetes.io/revision-history"] == "1"
+    assert by_image["nginx:1.28"]["spec"]["replicas"] == 0
+    d = store.entry("deployments", NS, "undo").obj
+    assert d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"
+
+    def no_history(obj: Obj) -> Obj:
+        obj["spec"]["revisionHistoryLimit"] = 0
+        return obj
+
+    await store.patch("deployments", NS, "undo", no_history)
+    await eventually(
+        lambda: (
+            [rs["metadata"]["name"] for rs in replicasets(store, "undo")]
+            == [by_image["nginx:1.27"]["metadata"]["name"]]
+        )
+    )
+
+
+async def test_paused_deployment_does_not_roll_out(cluster: Cluster) -> None:
+    store = cluster.store
+    await store.create("deployments", deployment("pz", replicas=1), namespace=NS)
+    await eventually(lambda: len(pods(store, "pz")) == 1)
+
+    def pause(obj: Obj) -> Obj:
+        obj["spec"]["paused"] = True
+        obj["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.28"
+        return obj
+
+    await store.patch("deployments", NS, "pz", pause)
+    prog = await eventually(
+        lambda: (
+            (c := condition(store.entry("deployments", NS, "pz").obj, "Progressing"))
+            and c["reason"] == "DeploymentPaused"
+            and c
+        )
+    )
+    assert (prog["status"], prog["message"]) == ("Unknown", "Deployment is paused")
+    assert len(replicasets(store, "pz")) == 1
+    await store.patch("deployments", NS, "pz", lambda o: {**o, "spec": {**o["spec"], "paused": False}})
+    await eventually(lambda: len(replicasets(store, "pz")) == 2)
