@@ -506,7 +506,7 @@ def rollout_done(store: Store, name: str) -> bool:
     d = store.entry("deployments", NS, name).obj
     st = d.get("status") or {}
     want = d["spec"]["replicas"]
-    return (
+    return bool(
         st.get("observedGeneration", 0) >= d["metadata"]["generation"]
         and st.get("updatedReplicas") == want
         and st.get("replicas") == want
