@@ -134,6 +134,7 @@ class PodWorker:
         self.failed_init = False
         self.finished = False
         self.terminating = False
+        self.silent = False  # the kubelet is stopping: the stored status stays as it was
         self.dirs: dict[str, Path] = {}
         self.task: asyncio.Task[None] | None = None
         self.terminator: asyncio.Task[None] | None = None
@@ -184,6 +185,7 @@ class PodWorker:
                 return False
             if code == 0:
                 rec.done = True
+                rec.ready = True  # a completed init container reports ready, as in Kubernetes
                 await self.sync_status()
                 return True
             if self.restart_policy == "Never":
@@ -432,9 +434,7 @@ class PodWorker:
         elif kind == "Startup" and ok:
             rec.started = True
             await self.sync_status()
-            self.start_steady_probes(
-                rec, program, env, rec.probe_factory
-            )
+            self.start_steady_probes(rec, program, env, rec.probe_factory)
         elif not ok:  # liveness or startup failure: restart the container
             await self.event(
                 "Killing",
@@ -528,6 +528,7 @@ class PodWorker:
     async def shutdown(self) -> None:
         """The kubelet stops (sandbox `down`): processes go, the pod object stays for the next start."""
         self.terminating = True
+        self.silent = True
         procs = [r.proc for r in self.inits + self.mains if r.proc is not None and r.proc.returncode is None]
         await asyncio.gather(*(self.stop_process(p, STOP_GRACE_S) for p in procs))
         await self.kill_now()
@@ -606,7 +607,7 @@ class PodWorker:
         """Write the pod's status when it differs from what was last written."""
         async with self._status_lock:
             status = self.build_status()
-            if status == self._last_status:
+            if self.silent or status == self._last_status:
                 return
 
             def mutate(current: Obj) -> Obj:
