@@ -279,9 +279,8 @@ async def test_container_failing_repeatedly_goes_into_crash_loop_back_off(cluste
 
     def backing_off(o: Obj) -> bool:
         cs = container_status(o)
-        return (cs.get("state") or {}).get("waiting", {}).get("reason") == "CrashLoopBackOff" and cs[
-            "restartCount"
-        ] >= 1
+        waiting = (cs.get("state") or {}).get("waiting") or {}
+        return waiting.get("reason") == "CrashLoopBackOff" and int(cs["restartCount"]) >= 1
 
     obj = await until(store, "crasher", backing_off, "CrashLoopBackOff")
     cs = container_status(obj)
