@@ -6,9 +6,10 @@ before the kubelet (pods get the DNS address in their env); controllers last.
 
 from __future__ import annotations
 
+from sandbox.controllers.deployment import workload_controllers
 from sandbox.hooks import Component, SandboxContext
 from sandbox.network.component import network_components
 
 
 def build_components(ctx: SandboxContext) -> list[Component]:
-    return [*network_components(ctx)]
+    return [*network_components(ctx), *workload_controllers(ctx)]
