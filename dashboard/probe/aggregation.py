@@ -287,7 +287,7 @@ class TrafficWindow:
         An open bucket whose time is over counts as closed (only a tick or a record closes it)."""
         with self._lock:
             now_index = self._index(self.clock())
-            oldest = now_index - self.capacity
+            oldest = now_index - self.capacity - 1  # the ring holds `capacity` closed buckets
             if after is not None:
                 oldest = max(oldest, self._index(after) - 1)
             chosen = [b for b in self._closed if b.index > oldest]
