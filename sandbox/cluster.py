@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from sandbox.controllers.deployment import workload_controllers
 from sandbox.hooks import Component, SandboxContext
+from sandbox.kubelet import kubelet_components
 from sandbox.network.component import network_components
 
 
 def build_components(ctx: SandboxContext) -> list[Component]:
-    return [*network_components(ctx), *workload_controllers(ctx)]
+    return [*network_components(ctx), *kubelet_components(ctx), *workload_controllers(ctx)]
