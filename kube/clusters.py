@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
@@ -46,6 +47,18 @@ def _existing(kubeconfig: str) -> str:
     return os.pathsep.join(str(Path(p).expanduser()) for p in paths)
 
 
+def _current_context(paths: str) -> str | None:
+    """kubectl's rule: the first file that sets current-context wins (the Python client takes the last)."""
+    for path in paths.split(os.pathsep):
+        try:
+            data = yaml.safe_load(Path(path).read_text())
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(data, dict) and data.get("current-context"):
+            return str(data["current-context"])
+    return None
+
+
 def cluster_list(*, kubeconfig: str, allow: list[str] | None = None) -> list[Cluster]:
     """Every context in the (merged) kubeconfig, current context first, then in-cluster when present.
 
@@ -55,10 +68,10 @@ def cluster_list(*, kubeconfig: str, allow: list[str] | None = None) -> list[Clu
     paths = _existing(kubeconfig)
     if paths:
         try:
-            contexts, current = config.list_kube_config_contexts(config_file=paths)  # type: ignore[no-untyped-call]
+            contexts, _ = config.list_kube_config_contexts(config_file=paths)  # type: ignore[no-untyped-call]
         except ConfigException:
-            contexts, current = [], None
-        current_name = (current or {}).get("name")
+            contexts = []
+        current_name = _current_context(paths)
         for ctx in contexts or []:
             name = str(ctx["name"])
             if allow and name not in allow:

@@ -30,18 +30,11 @@ def service_selector_patch(
     cluster: Cluster, *, namespace: str, name: str, selector: Mapping[str, str], resource_version: str
 ) -> ServiceInfo:
     """Set selector keys (merge patch), only if the Service is still at `resource_version` (else 409 Conflict)."""
-    body = {"metadata": {"resourceVersion": resource_version}, "spec": {"selector": dict(selector)}}
+    body: Any = {"metadata": {"resourceVersion": resource_version}, "spec": {"selector": dict(selector)}}
     obj = _write(
         cluster,
-        lambda c: client.CoreV1Api(c).api_client.call_api(
-            "/api/v1/namespaces/{namespace}/services/{name}",
-            "PATCH",
-            path_params={"namespace": namespace, "name": name},
-            header_params={"Content-Type": "application/merge-patch+json", "Accept": "application/json"},
-            body=body,
-            auth_settings=["BearerToken"],
-            _preload_content=False,
-            _return_http_data_only=True,
+        lambda c: client.CoreV1Api(c).patch_namespaced_service(
+            name, namespace, body, _content_type="application/merge-patch+json", _preload_content=False
         ),
     )
     return ServiceInfo.from_obj(obj)
