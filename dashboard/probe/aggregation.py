@@ -227,12 +227,14 @@ class TrafficWindow:
                 return value
         return answer.version or UNKNOWN_VERSION
 
-    def record_answer(self, answer: Answer, latency_s: float) -> None:
+    def record_answer(self, answer: Answer, latency_s: float) -> str:
+        """Count the answer in the current bucket; returns the version it was counted under."""
         version = self.version_of(answer)  # outside the lock: the callback may take the watch cache's
         closed = self._record(
             lambda bucket: bucket.answers.update(((version, answer.pod_name, answer.pod_ip),)), latency_s
         )
         self._emit(closed)
+        return version
 
     def record_error(self, code: str, latency_s: float | None = None) -> None:
         """A failed request; ``latency_s`` None when it never got an answer time (e.g. not sent)."""

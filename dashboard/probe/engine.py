@@ -265,6 +265,10 @@ class Probe:
         self.window = window or TrafficWindow(labels_for_pod=labels_for_pod, version_keys=version_keys)
         self._rate = clamp_rate(rate)
         self._metrics = ProbeMetrics.for_registry(metrics_registry)
+        # Per-request children looked up once: labels() takes a lock and hashes on every call.
+        self._in_flight_gauge = self._metrics.in_flight.labels(self.key)
+        self._seconds_histogram = self._metrics.seconds.labels(self.key)
+        self._answered_counter = self._metrics.requests.labels(self.key, "answered", "OK")
         self._sender: Sender | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -396,7 +400,7 @@ class Probe:
     async def _one(self) -> None:
         sender = self._sender
         assert sender is not None
-        in_flight = self._metrics.in_flight.labels(self.key)
+        in_flight = self._in_flight_gauge
         in_flight.inc()
         started = time.perf_counter()
         answer: Answer | None = None
@@ -416,12 +420,12 @@ class Probe:
         finally:
             in_flight.dec()
         latency = time.perf_counter() - started
-        self._metrics.seconds.labels(self.key).observe(latency)
+        self._seconds_histogram.observe(latency)
         if answer is not None:
             self._answered += 1
-            self.window.record_answer(answer, latency)
-            self._metrics.requests.labels(self.key, "answered", "OK").inc()
-            self._metrics.answers.labels(self.key, self.window.version_of(answer)).inc()
+            version = self.window.record_answer(answer, latency)
+            self._answered_counter.inc()
+            self._metrics.answers.labels(self.key, version).inc()
         else:
             self._failed += 1
             self._errors[code] += 1
