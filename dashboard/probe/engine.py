@@ -134,7 +134,13 @@ class ProbeTarget:
         return base if base.endswith("/greet") else f"{base}/greet"
 
     def as_dict(self) -> dict[str, str]:
-        return {k: v for k, v in asdict(self).items() if v} | {"key": self.key}
+        fields = asdict(self)
+        if self.kind == "gateway":
+            fields = {"kind": self.kind, "url": self.url}
+        elif self.balancing != "lookaside":
+            for name in ("lookaside", "lookaside_variant", "service", "namespace"):
+                fields.pop(name)
+        return {k: v for k, v in fields.items() if v} | {"key": self.key}
 
 
 class RequestFailed(Exception):
