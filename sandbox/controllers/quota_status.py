@@ -69,6 +69,9 @@ class QuotaStatusController:
     async def wait_synced(self) -> None:
         """Return once every event seen so far is reflected in the quotas' status (for tests and tools)."""
         while self._busy or self._dirty or any(not w.queue.empty() for w in self._watches):
+            for t in self._tasks:
+                if t.done():
+                    raise RuntimeError(f"quota status task {t.get_name()} ended") from t.exception()
             await asyncio.sleep(0.005)
 
     def _mark(self, namespace: str) -> None:
@@ -81,7 +84,7 @@ class QuotaStatusController:
             # Our own status writes come back as MODIFIED with the same spec.
             return ev.type != "MODIFIED" or ev.old is None or ev.old.get("spec") != ev.obj.get("spec")
         quotas = self._store.entries("resourcequotas", ev.namespace)
-        if not any(resource_for(name) == ev.resource for q in quotas for name in quota_hard(q)):
+        if not any(resource_for(name) == ev.resource for q in quotas for name in quota_hard(q.obj)):
             return False
         if ev.type == "MODIFIED" and ev.old is not None and ev.resource in ("pods", "services"):
             return object_usage(ev.resource, ev.old) != object_usage(ev.resource, ev.obj) or (
@@ -91,7 +94,11 @@ class QuotaStatusController:
 
     async def _follow(self, w: Watch) -> None:
         async for ev in w:
-            if ev.namespace and self._relevant(ev):
+            try:
+                if ev.namespace and self._relevant(ev):
+                    self._mark(ev.namespace)
+            except Exception:  # one odd object must not stop the controller
+                log.exception("quota status: %s %s/%s", ev.resource, ev.namespace, ev.name)
                 self._mark(ev.namespace)
 
     async def _work(self) -> None:
@@ -102,7 +109,11 @@ class QuotaStatusController:
             try:
                 while self._dirty:
                     namespace = self._dirty.pop()
-                    await self._sync(namespace)
+                    try:
+                        await self._sync(namespace)
+                    except Exception:
+                        log.exception("quota status of namespace %s", namespace)
+                        asyncio.get_running_loop().call_later(1.0, self._mark, namespace)
             finally:
                 self._busy = False
 
