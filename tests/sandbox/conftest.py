@@ -206,6 +206,8 @@ def watch_events(resp: urllib3.BaseHTTPResponse, count: int | None = None) -> li
             if line.strip():
                 events.append(json.loads(line))
                 if count is not None and len(events) >= count:
+                    # Stopping mid-stream: close the connection, never hand a half-read one back to the pool.
+                    resp.close()
                     resp.release_conn()
                     return events
     return events

@@ -70,11 +70,16 @@ def test_apply_create_unchanged_configured_and_get_outputs(k, namespace: str) ->
         "IMAGES",
         "SELECTOR",
     ]
-    assert wide[1].split()[:2] == ["web", "0/3"] and wide[1].split()[-3:] == [
-        "nginx",
-        "nginx:1.27",
-        "app=web",
-    ]
+    assert (
+        wide[1].split()[0] == "web"
+        and wide[1].split()[1].endswith("/3")
+        and wide[1].split()[-3:]
+        == [
+            "nginx",
+            "nginx:1.27",
+            "app=web",
+        ]
+    )
     svc = k("get", "svc", "web").splitlines()[1].split()
     assert svc[1] == "ClusterIP" and svc[2].startswith("127.2.") and svc[4] == "80/TCP"
     as_json = json.loads(k("get", "deploy", "web", "-o", "json"))
@@ -236,7 +241,8 @@ def test_logs_read_what_the_kubelet_writes(sandbox: SandboxProcess, namespace: s
         "create",
         "-f",
         "-",
-        input="apiVersion: v1\nkind: Pod\nmetadata: {name: talker}\nspec:\n  containers: [{name: main, image: busybox}]\n",
+        # Bound to a node no kubelet runs: this test alone writes the file the kubelet would write.
+        input="apiVersion: v1\nkind: Pod\nmetadata: {name: talker}\nspec:\n  nodeName: elsewhere\n  containers: [{name: main, image: busybox}]\n",
     )
     path = pod_log_path(sandbox.state_dir, namespace, "talker", "main")
     path.parent.mkdir(parents=True, exist_ok=True)
