@@ -43,3 +43,19 @@ def operator_required(view: ViewFunc) -> ViewFunc:
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def role_groups_ensure() -> dict[str, Any]:
+    """The viewer and operator groups as the migration makes them (again, after a flush wiped them)."""
+    from django.contrib.auth.models import Group, Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    content_type, _ = ContentType.objects.get_or_create(app_label="dashboard", model="clusteraccess")
+    operate, _ = Permission.objects.get_or_create(
+        content_type=content_type,
+        codename="operate_cluster",
+        defaults={"name": "Can change cluster objects (scale, switch, apply)"},
+    )
+    groups = {name: Group.objects.get_or_create(name=name)[0] for name in ROLES}
+    groups[OPERATOR].permissions.add(operate)
+    return groups

@@ -40,7 +40,8 @@ def kube_namespace(cluster: Cluster) -> Iterator[str]:
     name = f"k-{uuid.uuid4().hex[:10]}"
     api = cluster.api_client()
     core = client.CoreV1Api(api)
-    core.create_namespace({"metadata": {"name": name}})
+    body: Any = {"metadata": {"name": name}}  # the client takes plain dicts
+    core.create_namespace(body)
     try:
         yield name
     finally:
@@ -49,7 +50,7 @@ def kube_namespace(cluster: Cluster) -> Iterator[str]:
         except client.ApiException as exc:
             if exc.status != 404:
                 raise
-        api.close()
+        api.close()  # type: ignore[no-untyped-call]
 
 
 def deployment_manifest(name: str, *, replicas: int = 1, version: str = "v1") -> dict[str, Any]:
@@ -72,9 +73,10 @@ def deployment_manifest(name: str, *, replicas: int = 1, version: str = "v1") ->
 def create_deployment(cluster: Cluster, namespace: str, name: str, **kwargs: Any) -> None:
     api = cluster.api_client()
     try:
-        client.AppsV1Api(api).create_namespaced_deployment(namespace, deployment_manifest(name, **kwargs))
+        manifest: Any = deployment_manifest(name, **kwargs)
+        client.AppsV1Api(api).create_namespaced_deployment(namespace, manifest)
     finally:
-        api.close()
+        api.close()  # type: ignore[no-untyped-call]
 
 
 def eventually(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:

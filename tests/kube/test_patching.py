@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from kubernetes import client
 
@@ -21,14 +23,12 @@ def test_scale_through_the_scale_subresource(cluster: Cluster, kube_namespace: s
 
 def test_selector_patch_is_guarded_by_resource_version(cluster: Cluster, kube_namespace: str) -> None:
     api = cluster.api_client()
-    client.CoreV1Api(api).create_namespaced_service(
-        kube_namespace,
-        {
-            "metadata": {"name": "web"},
-            "spec": {"selector": {"app": "web", "color": "blue"}, "ports": [{"port": 80}]},
-        },
-    )
-    api.close()
+    service: Any = {  # the client takes plain dicts
+        "metadata": {"name": "web"},
+        "spec": {"selector": {"app": "web", "color": "blue"}, "ports": [{"port": 80}]},
+    }
+    client.CoreV1Api(api).create_namespaced_service(kube_namespace, service)
+    api.close()  # type: ignore[no-untyped-call]
     before = service_get(cluster, namespace=kube_namespace, name="web")
     after = service_selector_patch(
         cluster,

@@ -7,13 +7,12 @@ import secrets
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from dashboard.roles import ROLES
+from dashboard.roles import ROLES, role_groups_ensure
 
 
 class Command(BaseCommand):
@@ -56,8 +55,9 @@ class Command(BaseCommand):
             if password is not None:
                 user.set_password(password)
             user.save()
-            user.groups.remove(*Group.objects.filter(name__in=ROLES))
-            user.groups.add(Group.objects.get(name=role))
+            groups = role_groups_ensure()
+            user.groups.remove(*groups.values())
+            user.groups.add(groups[role])
 
         self.stdout.write(f"{'updated' if exists else 'created'} {username} ({role})")
         if generated:
