@@ -1,7 +1,16 @@
-"""``make demo`` (before the sandbox exists): three greet servers, the lookaside balancer and the gateway.
+"""``make demo``: the sandbox cluster with the seed's workloads, applied with kubectl.
 
-Servers on 127.0.0.2-4:50051, lookaside (static source) on 127.0.0.1:50055, gateway on
-127.0.0.1:9091 in lookaside/watch mode. Prints a ready-to-paste curl; Ctrl-C stops every child.
+Steps, in order (each a function below, so later issues can add theirs — e.g. the dashboard after
+the workloads):
+
+1. ``sandbox_up``            ``python -m sandbox up --state-dir ./state/sandbox`` (state reused across runs)
+2. ``apply_workloads``       ``kubectl apply -f deploy/greet -f deploy/bluegreen -f deploy/canary`` and the
+                             seed's quota namespace (resource_quota, dep_without_quota, dep_with_quota —
+                             not the LimitRange: applying it is the demo's moment)
+3. ``wait_greet_ready``      the greet pods Ready and the Ingress answering for ``greet.com``
+4. ``print_instructions``    the ready-to-paste curl through the Ingress and ``export KUBECONFIG=…``
+
+Ctrl-C (or the sandbox exiting) stops everything: ``sandbox down`` stops the pods with it.
 """
 
 from __future__ import annotations
@@ -9,45 +18,178 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVER_IPS = ("127.0.0.2", "127.0.0.3", "127.0.0.4")
-SERVER_PORT = 50051
-LOOKASIDE = "127.0.0.1:50055"
-GATEWAY = "127.0.0.1:9091"
+STATE_DIR = ROOT / "state" / "sandbox"
+WORKLOADS = ("deploy/greet", "deploy/bluegreen", "deploy/canary")
+QUOTA_FILES = (
+    "deploy/quota/resource_quota.yaml",
+    "deploy/quota/dep_without_quota.yaml",
+    "deploy/quota/dep_with_quota.yaml",
+)
+# (namespace, label selector, replicas) of the greet pods the curl goes through.
+GREET_PODS = (
+    ("default", "run=greetserver", 3),
+    ("default", "run=greetclient", 1),
+    ("default", "run=greetclient-pick-first", 1),
+    ("default", "run=greetclient-lookaside", 1),
+    ("default", "run=lookaside", 1),
+)
 
 
-def spawn(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", *args], cwd=ROOT, env={**os.environ, **(env or {})})
+@dataclass
+class Sandbox:
+    """A `python -m sandbox up` child process and the addresses it printed."""
+
+    state_dir: Path
+    process: subprocess.Popen[bytes]
+    url: str = ""
+    kubeconfig: Path = field(default_factory=Path)
+    dns: str = ""
+    ingress: str = ""
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+
+    def kubectl(self, *args: str, check: bool = True, timeout: float = 60.0) -> str:
+        result = subprocess.run(
+            ["kubectl", *args], capture_output=True, text=True, env=self.env(), timeout=timeout, cwd=ROOT
+        )
+        if check and result.returncode != 0:
+            raise SystemExit(f"kubectl {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+        return result.stdout
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
 
-def wait_listening(
-    children: list[subprocess.Popen[bytes]], host: str, port: int, timeout: float = 20
-) -> None:
+def sandbox_up(state_dir: Path, *, extra_args: tuple[str, ...] = (), timeout: float = 60.0) -> Sandbox:
+    """Start the sandbox on `state_dir` and wait until it has written its run file and addresses."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    runfile = state_dir / "sandbox.json"
+    if runfile.exists():
+        info = json.loads(runfile.read_text() or "{}")
+        pid = info.get("pid")
+        if isinstance(pid, int) and _alive(pid):
+            raise SystemExit(
+                f"a sandbox already runs on {state_dir} (pid {pid}); stop it with "
+                f"`python -m sandbox down --state-dir {state_dir}`"
+            )
+        runfile.unlink()
+    log_path = state_dir / "up.log"
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "up", "--state-dir", str(state_dir), *extra_args],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # Ctrl-C reaches us only; we stop the sandbox in order
+    )
+    sandbox = Sandbox(state_dir=state_dir, process=process)
+    try:
+        return _wait_up(sandbox, log_path, timeout)
+    except BaseException:  # Ctrl-C included: the child has its own session and would outlive us
+        sandbox_down(sandbox)
+        raise
+
+
+def _wait_up(sandbox: Sandbox, log_path: Path, timeout: float) -> Sandbox:
+    process = sandbox.process
     deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection((host, port), timeout=0.5).close()
-            return
-        except OSError:
-            if any(child.poll() is not None for child in children):
-                raise SystemExit(f"a demo process exited early (is {host}:{port} already in use?)") from None
-            if time.monotonic() > deadline:
-                raise SystemExit(f"nothing listens on {host}:{port} after {timeout:.0f} s") from None
-            time.sleep(0.1)
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"sandbox up exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+        text = log_path.read_text()
+        kubeconfig = re.search(r"^export KUBECONFIG=(\S+)$", text, re.M)
+        if kubeconfig:
+            sandbox.kubeconfig = Path(kubeconfig.group(1))
+            sandbox.url = _match(r"^sandbox API server: (\S+)$", text)
+            sandbox.dns = _match(r"^dns: (\S+)", text)
+            sandbox.ingress = _match(r"^ingress: (\S+)$", text)
+            return sandbox
+        time.sleep(0.1)
+    raise SystemExit(f"sandbox up did not come up within {timeout:.0f} s:\n{log_path.read_text()[-3000:]}")
 
 
-def greet_once(url: str) -> str | None:
+def sandbox_down(sandbox: Sandbox, timeout: float = 30.0) -> None:
+    """SIGTERM, as `python -m sandbox down` sends: the sandbox stops its pods, then itself."""
+    if not sandbox.alive():
+        return
+    sandbox.process.send_signal(signal.SIGTERM)
+    try:
+        sandbox.process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        sandbox.process.kill()
+        sandbox.process.wait(5)
+
+
+def apply_workloads(sandbox: Sandbox) -> None:
+    args = ["apply"]
+    for folder in WORKLOADS:
+        args += ["-f", folder]
+    print(sandbox.kubectl(*args), end="")
+    for path in QUOTA_FILES:
+        print(sandbox.kubectl("apply", "-f", path), end="")
+
+
+def wait_greet_ready(sandbox: Sandbox, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    for namespace, selector, replicas in GREET_PODS:
+        while True:
+            pods = json.loads(sandbox.kubectl("get", "pods", "-n", namespace, "-l", selector, "-o", "json"))[
+                "items"
+            ]
+            ready = [p for p in pods if _ready(p) and not p["metadata"].get("deletionTimestamp")]
+            if len(ready) >= replicas:
+                break
+            if not sandbox.alive() or time.monotonic() > deadline:
+                raise SystemExit(f"{selector}: {len(ready)}/{replicas} pods Ready after {timeout:.0f} s")
+            time.sleep(0.5)
+    while greet_once(sandbox.ingress, "greet.com") is None:
+        if not sandbox.alive() or time.monotonic() > deadline:
+            raise SystemExit(f"the Ingress at {sandbox.ingress} did not answer for greet.com")
+        time.sleep(0.3)
+
+
+def print_instructions(sandbox: Sandbox) -> None:
+    print(
+        f"""
+Switchyard demo: the sandbox runs the seed's workloads (API server {sandbox.url}, DNS {sandbox.dns}).
+
+export KUBECONFIG={sandbox.kubeconfig}
+kubectl get po -l run=greetserver -o wide
+
+curl --request POST \\
+  --url {sandbox.ingress}/greet \\
+  --header 'Host: greet.com' \\
+  --header 'Content-Type: application/json' \\
+  --data '{{
+    "first_name": "Hitesh",
+    "last_name": "Pattanayak"
+}}'
+
+Host greet.com is round_robin; pick-first.greet.com and lookaside.greet.com are the other gateways.
+The quota namespace is `mynamespace` (kubectl describe quota -n mynamespace). Ctrl-C stops everything.
+""",
+        flush=True,
+    )
+
+
+def greet_once(ingress: str, host: str) -> str | None:
     body = json.dumps({"first_name": "Hitesh", "last_name": "Pattanayak"}).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        ingress + "/greet", data=body, headers={"Host": host, "Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=2) as response:
             return str(response.read().decode())
@@ -55,89 +197,52 @@ def greet_once(url: str) -> str | None:
         return None
 
 
-def stop_all(children: list[subprocess.Popen[bytes]]) -> None:
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 8
-    for child in children:
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+def _ready(pod: dict[str, object]) -> bool:
+    status = pod.get("status")
+    conditions = status.get("conditions") if isinstance(status, dict) else None
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions or [])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _match(pattern: str, text: str) -> str:
+    found = re.findall(pattern, text, re.M)
+    return str(found[-1]) if found else ""
+
+
+# The steps after `sandbox_up`, in order; a later issue appends its own (e.g. start the dashboard).
+STEPS: list[Callable[[Sandbox], None]] = [apply_workloads, wait_greet_ready, print_instructions]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variant", choices=("watch", "resolve"), default="watch")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--state-dir", type=Path, default=STATE_DIR)
+    parser.add_argument("--port", type=int, default=6443, help="API server port (0 picks a free one)")
     args = parser.parse_args(argv)
-
-    children: list[subprocess.Popen[bytes]] = []
+    sandbox = sandbox_up(args.state_dir.resolve(), extra_args=("--port", str(args.port)))
     try:
-        for index, ip in enumerate(SERVER_IPS, start=1):
-            env = {"POD_NAME": f"greetserver-{index}", "POD_IP": ip, "POD_VERSION": "v1"}
-            children.append(spawn(["greet.server", "--listen", f"{ip}:{SERVER_PORT}", "--no-rpc-log"], env))
-        for ip in SERVER_IPS:
-            wait_listening(children, ip, SERVER_PORT)
-        backends = ",".join(f"{ip}:{SERVER_PORT}" for ip in SERVER_IPS)
-        children.append(
-            spawn(["greet.lookaside", "--listen", LOOKASIDE, "--source", "static", "--backends", backends])
-        )
-        lookaside_host, lookaside_port = LOOKASIDE.split(":")
-        wait_listening(children, lookaside_host, int(lookaside_port))
-        children.append(
-            spawn(
-                [
-                    "greet.gateway",
-                    "--listen",
-                    GATEWAY,
-                    "--balancing",
-                    "lookaside",
-                    "--lookaside",
-                    LOOKASIDE,
-                    "--lookaside-variant",
-                    args.variant,
-                ]
-            )
-        )
-        url = f"http://{GATEWAY}/greet"
-        deadline = time.monotonic() + 30
-        while greet_once(url) is None:
-            if any(child.poll() is not None for child in children):
-                print(
-                    "a demo process exited early (is port 50051/50055/9091 already in use?)", file=sys.stderr
-                )
-                return 1
-            if time.monotonic() > deadline:
-                print("the gateway did not answer within 30 s", file=sys.stderr)
-                return 1
-            time.sleep(0.2)
-        print(
-            f"""
-Switchyard demo is up: 3 greet servers ({", ".join(SERVER_IPS)}:{SERVER_PORT}),
-lookaside balancer on {LOOKASIDE}, gateway on http://{GATEWAY} (lookaside/{args.variant}).
-
-curl --request POST \\
-  --url {url} \\
-  --header 'Content-Type: application/json' \\
-  --data '{{
-    "first_name": "Hitesh",
-    "last_name": "Pattanayak"
-}}'
-
-Add --header 'Accept: application/json' for JSON. Metrics: http://{GATEWAY}/metrics. Ctrl-C stops everything.
-""",
-            flush=True,
-        )
-        while all(child.poll() is None for child in children):
+        for step in STEPS:
+            step(sandbox)
+        while sandbox.alive():
             time.sleep(0.5)
-        print("a demo process exited; stopping the rest", file=sys.stderr)
+        print(
+            f"the sandbox exited ({sandbox.process.returncode}); see {sandbox.state_dir / 'up.log'}",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         return 0
     finally:
-        stop_all(children)
+        print("stopping the sandbox…", file=sys.stderr, flush=True)
+        sandbox_down(sandbox)
 
 
 if __name__ == "__main__":
