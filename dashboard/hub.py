@@ -76,7 +76,7 @@ def clusters() -> list[Cluster]:
 def get_hub() -> WatchHub:
     global _hub
     with _lock:
-        if _hub is None:
+        if _hub is None or not _hub.clusters:  # no kubeconfig yet: look again next time
             _hub = WatchHub(clusters(), on_change=_forward)
         return _hub
 
