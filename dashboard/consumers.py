@@ -34,7 +34,9 @@ class OverviewConsumer(AsyncWebsocketConsumer):
             await self.accept()  # accept first so the browser sees our close code, not a failed handshake
             await self.close(code=UNAUTHENTICATED)
             return
-        query = parse_qs(self.scope.get("query_string", b"").decode())
+        query = parse_qs(
+            self.scope.get("query_string", b"").decode(), keep_blank_values=True
+        )  # "" = all namespaces
         self.can_operate = await database_sync_to_async(user_can_operate)(user)
         self.refusal = await database_sync_to_async(operate_refusal)(user)
         hub.bind_loop(asyncio.get_running_loop())
