@@ -369,7 +369,7 @@ class ResourceQuotaAdmission:
         def forbid(why: str) -> errors.APIError:
             return errors.forbidden(rt.plural, rt.group, name, why)
 
-        interesting: list[tuple[Obj, dict[str, Quantity], list[str]]] = []
+        interesting: list[tuple[Obj, dict[str, Quantity]]] = []
         for quota in sorted(quotas, key=lambda q: q["metadata"]["name"]):
             hard = quota_hard(quota)
             restricted = matching_resources(rt.plural, hard)
@@ -379,7 +379,7 @@ class ResourceQuotaAdmission:
                 missing = _missing_requirements(obj, set(restricted) & _MUST_SPECIFY)
                 if missing:
                     raise forbid(f"failed quota: {quota['metadata']['name']}: must specify {missing}")
-            interesting.append((quota, hard, restricted))
+            interesting.append((quota, hard))
         if not interesting:
             return
         delta = object_usage(rt.plural, obj)
@@ -392,7 +392,7 @@ class ResourceQuotaAdmission:
         delta = {k: v for k, v in delta.items() if not v.is_zero()}
         if not delta:
             return
-        for quota, hard, restricted in interesting:
+        for quota, hard in interesting:
             requested = {k: v for k, v in delta.items() if k in hard}
             if not requested:
                 continue
