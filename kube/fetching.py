@@ -11,7 +11,7 @@ from kubernetes.client.exceptions import ApiException
 
 from kube.clusters import Cluster
 from kube.errors import KubeError
-from kube.types import DeploymentInfo, LimitRangeInfo, ServiceInfo
+from kube.types import DeploymentInfo, LimitRangeInfo, ResourceQuotaInfo, ServiceInfo
 
 T = TypeVar("T")
 
@@ -48,6 +48,14 @@ def limitrange_list(cluster: Cluster, *, namespace: str) -> list[LimitRangeInfo]
         cluster,
         lambda c: client.CoreV1Api(c).list_namespaced_limit_range(namespace, _preload_content=False),
         lambda body: [LimitRangeInfo.from_obj(i) for i in body.get("items") or []],
+    )
+
+
+def resourcequota_list(cluster: Cluster, *, namespace: str) -> list[ResourceQuotaInfo]:
+    return _read(
+        cluster,
+        lambda c: client.CoreV1Api(c).list_namespaced_resource_quota(namespace, _preload_content=False),
+        lambda body: [ResourceQuotaInfo.from_obj(i) for i in body.get("items") or []],
     )
 
 
