@@ -269,7 +269,17 @@ async def test_scopes(store: Store) -> None:
     await store.create("pods", pod("burst", {"requests": {"cpu": "10m"}}, ns="scoped"))
 
 
-async def test_concurrent_creates_never_exceed_the_quota(store: Store) -> None:
+class Suspending:
+    """A validating plug-in after quota that really yields to the event loop (as a webhook would)."""
+
+    async def admit(self, op: str, resource: str, obj: Any, old: Any, user: Any) -> None:
+        await asyncio.sleep(0.001)
+
+
+@pytest.mark.parametrize("slow_plugin", [False, True])
+async def test_concurrent_creates_never_exceed_the_quota(store: Store, slow_plugin: bool) -> None:
+    if slow_plugin:
+        store.add_admission(Suspending(), validating=True)
     await store.create("namespaces", {"metadata": {"name": "race"}})
     await store.create(
         "resourcequotas", {"metadata": {"name": "q", "namespace": "race"}, "spec": {"hard": {"pods": "3"}}}
