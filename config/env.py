@@ -37,6 +37,10 @@ SWITCHYARD_KUBECONFIG: str = env.str(
 # Optional allow-list of kubeconfig context names; empty means every context.
 SWITCHYARD_CONTEXTS: list[str] = env.list("SWITCHYARD_CONTEXTS", default=[])
 
+# host:port of the DNS server the traffic probe resolves cluster names with (the sandbox prints its own);
+# empty: the system resolver, which is right when Switchyard runs inside the cluster.
+SWITCHYARD_DNS_SERVER: str = env.str("SWITCHYARD_DNS_SERVER", default="")
+
 LOG_LEVEL: str = env.str("DJANGO_LOG_LEVEL", default="INFO")
 
 

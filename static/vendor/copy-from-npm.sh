@@ -8,8 +8,11 @@ dest=static/vendor
 cp node_modules/htmx.org/dist/htmx.min.js "$dest/htmx.min.js"
 cp node_modules/htmx-ext-ws/dist/ws.min.js "$dest/htmx-ext-ws.min.js"
 cp node_modules/@picocss/pico/css/pico.classless.min.css "$dest/pico.classless.min.css"
+cp node_modules/uplot/dist/uPlot.iife.min.js "$dest/uPlot.iife.min.js"
+cp node_modules/uplot/dist/uPlot.min.css "$dest/uPlot.min.css"
 {
   echo "htmx.org $(node -p "require('./node_modules/htmx.org/package.json').version") (BSD-2-Clause)"
   echo "htmx-ext-ws $(node -p "require('./node_modules/htmx-ext-ws/package.json').version") (BSD-2-Clause)"
   echo "@picocss/pico $(node -p "require('./node_modules/@picocss/pico/package.json').version") (MIT)"
+  echo "uplot $(node -p "require('./node_modules/uplot/package.json').version") (MIT)"
 } > "$dest/VERSIONS"
