@@ -504,12 +504,11 @@ class Store:
             if ns_entry is None:
                 raise errors.not_found("namespaces", "", ns)
             if ns_entry.obj["metadata"].get("deletionTimestamp"):
-                raise errors.APIError(
-                    403,
-                    "Forbidden",
-                    f'{rt.kind} "{meta.get("name") or meta.get("generateName", "")}" is forbidden: '
+                raise errors.forbidden(
+                    rt.plural,
+                    rt.group,
+                    meta.get("name") or meta.get("generateName", ""),
                     f"unable to create new content in namespace {ns} because it is being terminated",
-                    {"name": meta.get("name", ""), "group": rt.group, "kind": rt.plural},
                 )
         else:
             meta.pop("namespace", None)
