@@ -15,11 +15,13 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from dashboard.routing import websocket_urlpatterns  # noqa: E402
+from quotas.routing import websocket_urlpatterns as quotas_websocket_urlpatterns  # noqa: E402
+from rollouts.routing import websocket_urlpatterns as rollout_websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         # daphne alone serves our few vendored files (no CDN, no separate web server for a control room).
         "http": ASGIStaticFilesHandler(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns + rollout_websocket_urlpatterns + quotas_websocket_urlpatterns))),
     }
 )

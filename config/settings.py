@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "dashboard",
+    "rollouts",
+    "quotas",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class RolloutsConfig(AppConfig):  # type: ignore[misc]
+    name = "rollouts"
+    verbose_name = "Rollouts"
+    default_auto_field = "django.db.models.BigAutoField"

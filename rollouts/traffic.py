@@ -1,0 +1,124 @@
+"""Observed traffic per rollout: one probe per rollout Service through the lookaside balancer's `watch`
+stream (shared by every viewer), so the card shows the share that actually moved, not the configured one."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry
+
+from dashboard.probe.aggregation import TrafficWindow
+from dashboard.probe.engine import ProbeRegistry, ProbeStatus, ProbeTarget, ThreadedProbeRegistry
+from kube.types import ServiceInfo
+from rollouts.selectors import Rollout
+
+LOOKASIDE_SERVICE = "lookaside-svc"  # deploy/greet's lookaside balancer
+DEFAULT_RATE = 50.0
+RECENT_S = 5.0
+
+_lock = threading.Lock()
+_registry: ThreadedProbeRegistry | None = None
+
+
+def traffic_registry() -> ThreadedProbeRegistry:
+    """The process's probes for rollouts, on their own event loop thread."""
+    global _registry
+    with _lock:
+        if _registry is None:
+            # Greet servers report their version (the track's label) themselves: no label lookup needed.
+            _registry = ProbeRegistry.run_in_thread(metrics_registry=CollectorRegistry())
+        return _registry
+
+
+def traffic_close() -> None:
+    global _registry
+    with _lock:
+        registry, _registry = _registry, None
+    if registry is not None:
+        registry.close()
+
+
+def lookaside_address(*, cluster: str, namespace: str) -> str:
+    """host:port of the lookaside balancer's Service, in the rollout's namespace or in default; "" if none."""
+    from dashboard.hub import get_hub
+
+    informer = get_hub().informer(cluster, "services")
+    informer.wait_synced(3.0)
+    for ns in dict.fromkeys((namespace, "default")):
+        obj = informer.get(ns, LOOKASIDE_SERVICE)
+        if obj is not None:
+            svc = ServiceInfo.from_obj(obj)
+            if svc.cluster_ip and not svc.headless and svc.ports:
+                return f"{svc.cluster_ip}:{svc.ports[0].port}"
+    return ""
+
+
+def rollout_probe_target(rollout: Rollout, lookaside: str) -> ProbeTarget:
+    return ProbeTarget(
+        kind="grpc",
+        balancing="lookaside",
+        lookaside=lookaside,
+        lookaside_variant="watch",
+        service=rollout.name,
+        namespace=rollout.namespace,
+    )
+
+
+def rollout_probe_start(rollout: Rollout, *, rate: float = DEFAULT_RATE) -> ProbeStatus | None:
+    """Start (or find) the rollout's probe; None when no lookaside balancer is reachable in the cluster."""
+    lookaside = lookaside_address(cluster=rollout.cluster, namespace=rollout.namespace)
+    if not lookaside:
+        return None
+    return traffic_registry().get_or_create(rollout_probe_target(rollout, lookaside), rate)
+
+
+def rollout_probe_stop(rollout: Rollout) -> bool:
+    lookaside = lookaside_address(cluster=rollout.cluster, namespace=rollout.namespace)
+    return bool(lookaside) and traffic_registry().remove(rollout_probe_target(rollout, lookaside).key)
+
+
+def rollout_window(rollout: Rollout) -> TrafficWindow | None:
+    with _lock:
+        registry = _registry
+    if registry is None:
+        return None
+    lookaside = lookaside_address(cluster=rollout.cluster, namespace=rollout.namespace)
+    return registry.window(rollout_probe_target(rollout, lookaside).key) if lookaside else None
+
+
+def track_version(rollout: Rollout, value: str) -> str:
+    """The version greet answers with for a track: its `version` label, else the track value itself."""
+    track = rollout.track(value)
+    if track is None:
+        return value
+    labels = track.deployment.template_labels
+    return labels.get("version") or labels.get(rollout.track_key) or value
+
+
+@dataclass(frozen=True)
+class ObservedShare:
+    running: bool
+    requests: int
+    failed: int
+    shares: dict[str, float]  # track value -> share of answers over the last seconds
+    series_starts: tuple[float, ...]
+    series: dict[str, tuple[float | None, ...]]  # track value -> share per second (last minute)
+
+
+def observed_share(rollout: Rollout, *, last_s: float = RECENT_S) -> ObservedShare:
+    window = rollout_window(rollout)
+    if window is None:
+        return ObservedShare(False, 0, 0, {}, (), {})
+    recent = window.share_since(time.time() - last_s)
+    by_version = {track_version(rollout, t.value): t.value for t in rollout.tracks}
+    snap = window.snapshot(60.0)
+    return ObservedShare(
+        running=True,
+        requests=snap.requests,
+        failed=snap.failed,
+        shares={by_version.get(v, v): share for v, share in recent.items()},
+        series_starts=snap.starts,
+        series={by_version.get(v, v): column for v, column in snap.shares.items()},
+    )
