@@ -1,0 +1,324 @@
+"""Reads for the quotas page, from the watch hub's cache only: usage bars, held-back workloads, LimitRanges."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from fractions import Fraction
+from typing import Any
+
+from django.conf import settings
+
+from dashboard.hub import get_hub
+from dashboard.selectors import ClusterStatus
+from kube.types import EventInfo, LimitRangeInfo, NamespaceInfo, ReplicaSetInfo, ResourceQuotaInfo
+from kube.watching import Informer
+from quantities import Quantity, QuantityError, format_human, parse_quantity
+from quotas.headroom import Headroom, defaults_applied, headroom_compute
+from quotas.refusals import QuotaRefusal, refusal_parse
+
+ALL_NAMESPACES = ""
+# What the quotas page reads; informers for these start when the page first asks for a cluster.
+QUOTA_KINDS = ("namespaces", "resourcequotas", "limitranges", "events", "replicasets", "deployments", "pods")
+
+OK, WARNING, FULL = "ok", "warning", "full"
+
+
+def thresholds() -> tuple[int, int]:
+    """(warn, full) percentages: SWITCHYARD_QUOTA_WARN / SWITCHYARD_QUOTA_FULL, default 80 / 100."""
+    return (
+        int(getattr(settings, "SWITCHYARD_QUOTA_WARN", 80)),
+        int(getattr(settings, "SWITCHYARD_QUOTA_FULL", 100)),
+    )
+
+
+def _q(value: str) -> Quantity:
+    try:
+        return parse_quantity(value)
+    except QuantityError:
+        return parse_quantity(0)
+
+
+@dataclass(frozen=True)
+class UsageBar:
+    resource: str
+    used: Quantity
+    hard: Quantity
+    ratio: Fraction  # used / hard (1 when hard is 0: nothing more can be admitted)
+    level: str  # OK, WARNING or FULL
+
+    @property
+    def percent(self) -> int:
+        return int(self.ratio * 100)
+
+    @property
+    def meter_value(self) -> int:
+        return min(self.percent, 100)
+
+    @property
+    def used_human(self) -> str:
+        return format_human(self.used, self.resource)
+
+    @property
+    def hard_human(self) -> str:
+        return format_human(self.hard, self.resource)
+
+    @property
+    def text(self) -> str:
+        """kubectl's words: `limits.cpu 600m/2`."""
+        return f"{self.resource} {self.used}/{self.hard}"
+
+
+def usage_bar(resource: str, used: str, hard: str, *, warn: int, full: int) -> UsageBar:
+    u, h = _q(used), _q(hard)
+    # A hard of 0 admits nothing more: the bar is full.
+    ratio = Fraction(1) if h.is_zero() else max(Fraction(0), u.amount / h.amount)
+    level = FULL if ratio * 100 >= full else WARNING if ratio * 100 >= warn else OK
+    return UsageBar(resource=resource, used=u, hard=h, ratio=ratio, level=level)
+
+
+@dataclass(frozen=True)
+class QuotaUsage:
+    name: str
+    namespace: str
+    scopes: tuple[str, ...]
+    bars: tuple[UsageBar, ...]
+
+    @property
+    def fullest(self) -> Fraction:
+        return max((b.ratio for b in self.bars), default=Fraction(0))
+
+
+@dataclass(frozen=True)
+class NamespaceUsage:
+    namespace: str
+    quotas: tuple[QuotaUsage, ...]
+
+    @property
+    def fullest(self) -> Fraction:
+        return max((q.fullest for q in self.quotas), default=Fraction(0))
+
+    @property
+    def fullest_percent(self) -> int:
+        return int(self.fullest * 100)
+
+
+def quota_usage(quota: ResourceQuotaInfo, *, warn: int, full: int) -> QuotaUsage:
+    bars = tuple(
+        usage_bar(name, quota.used.get(name, "0"), hard, warn=warn, full=full)
+        for name, hard in sorted(quota.hard.items())
+    )
+    return QuotaUsage(name=quota.ref.name, namespace=quota.ref.namespace, scopes=quota.scopes, bars=bars)
+
+
+def quota_usage_list(*, quotas: Iterable[ResourceQuotaInfo | Mapping[str, Any]]) -> list[NamespaceUsage]:
+    """Bars per namespace per quota per resource; the fullest namespace first, then by name."""
+    warn, full = thresholds()
+    by_ns: dict[str, list[QuotaUsage]] = {}
+    for q in quotas:
+        info = q if isinstance(q, ResourceQuotaInfo) else ResourceQuotaInfo.from_obj(q)
+        by_ns.setdefault(info.ref.namespace, []).append(quota_usage(info, warn=warn, full=full))
+    rows = [NamespaceUsage(ns, tuple(sorted(qs, key=lambda q: q.name))) for ns, qs in by_ns.items()]
+    return sorted(rows, key=lambda n: (-n.fullest, n.namespace))
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """A ReplicaSet that created fewer pods than it wants, and why (Kubernetes' message, verbatim)."""
+
+    namespace: str
+    replicaset: str
+    deployment: str
+    desired: int
+    created: int
+    refusal: QuotaRefusal
+    count: int  # how many times the event was seen
+
+    @property
+    def message(self) -> str:
+        return self.refusal.message
+
+    @property
+    def workload(self) -> str:
+        return self.deployment or self.replicaset
+
+
+def _event_key(e: EventInfo) -> tuple[float, int]:
+    rv = e.ref.resource_version
+    return (e.last_seen.timestamp() if e.last_seen else 0.0, int(rv) if rv.isdigit() else 0)
+
+
+def held_back_list(
+    *, replicasets: Iterable[Mapping[str, Any]], events: Iterable[Mapping[str, Any]]
+) -> list[HeldBack]:
+    """ReplicaSets with created < desired and their latest FailedCreate (else ReplicaFailure) message."""
+    latest: dict[tuple[str, str], EventInfo] = {}
+    for raw in events:
+        if raw.get("reason") != "FailedCreate":
+            continue
+        e = EventInfo.from_obj(raw)
+        if e.involved_kind != "ReplicaSet":
+            continue
+        key = (e.ref.namespace, e.involved_name)
+        if key not in latest or _event_key(latest[key]) < _event_key(e):
+            latest[key] = e
+    out: list[HeldBack] = []
+    for raw in replicasets:
+        rs = ReplicaSetInfo.from_obj(raw)
+        created = int((raw.get("status") or {}).get("replicas") or 0)
+        if created >= rs.desired:
+            continue
+        event = latest.get((rs.ref.namespace, rs.ref.name))
+        failure = next((c for c in rs.conditions if c.type == "ReplicaFailure" and c.true), None)
+        if event is not None:
+            message, count = event.message, event.count
+        elif failure is not None:
+            message, count = failure.message, 1
+        else:
+            continue  # still creating: nothing has refused it
+        out.append(
+            HeldBack(
+                namespace=rs.ref.namespace,
+                replicaset=rs.ref.name,
+                deployment=rs.owner,
+                desired=rs.desired,
+                created=created,
+                refusal=refusal_parse(message),
+                count=count,
+            )
+        )
+    return sorted(out, key=lambda h: (h.namespace, h.workload, h.replicaset))
+
+
+@dataclass(frozen=True)
+class QuotaPage:
+    cluster: str
+    namespace: str  # ALL_NAMESPACES for all
+    clusters: list[str]
+    namespaces: list[str]
+    status: ClusterStatus
+    usage: list[NamespaceUsage] = field(default_factory=list)
+    held_back: list[HeldBack] = field(default_factory=list)
+    limitranges: list[LimitRangeInfo] = field(default_factory=list)
+    problem: str = ""
+
+    @property
+    def summary(self) -> str:
+        """The cluster-wide line: how many quotas, how many resources near or at their limit."""
+        bars = [b for ns in self.usage for q in ns.quotas for b in q.bars]
+        quotas = sum(len(ns.quotas) for ns in self.usage)
+        full = sum(1 for b in bars if b.level == FULL)
+        warning = sum(1 for b in bars if b.level == WARNING)
+        where = f"in {self.namespace}" if self.namespace else f"in {len(self.usage)} namespaces"
+        held = len(self.held_back)
+        return (
+            f"{quotas} ResourceQuota{'' if quotas == 1 else 's'} {where}: "
+            f"{full} resource{'' if full == 1 else 's'} full, {warning} near the limit; "
+            f"{held} workload{'' if held == 1 else 's'} held back."
+        )
+
+
+def _status(informers: list[Informer]) -> ClusterStatus:
+    """Connected and synced only when every informer the page reads is; else the page says stale."""
+    states = [i.state() for i in informers]
+    since = [s.reconnecting_since for s in states if s.reconnecting_since is not None]
+    ages = [a for a in (s.last_event_age() for s in states) if a is not None]
+    return ClusterStatus(
+        connected=all(s.connected for s in states),
+        synced=all(s.synced for s in states),
+        reconnecting_since=datetime.fromtimestamp(min(since), UTC) if since else None,
+        last_event_age=min(ages) if ages else None,
+        last_error=next((s.last_error for s in states if s.last_error), ""),
+    )
+
+
+def quota_page_get(*, cluster: str | None, namespace: str | None, wait: float = 3.0) -> QuotaPage:
+    """The quotas page of one cluster (namespace None or "": all namespaces), from the hub's cache."""
+    hub = get_hub()
+    names = list(hub.clusters)
+    if not names:
+        return QuotaPage(
+            cluster="",
+            namespace="",
+            clusters=[],
+            namespaces=[],
+            status=ClusterStatus(False, False, None, None, ""),
+            problem="No cluster found: set SWITCHYARD_KUBECONFIG (or KUBECONFIG) to a kubeconfig file.",
+        )
+    chosen = cluster if cluster in hub.clusters else names[0]
+    namespace = namespace or ALL_NAMESPACES
+    informers = {i.kind.name: i for i in hub.ensure(chosen, QUOTA_KINDS)}
+    deadline = time.monotonic() + wait
+    for informer in informers.values():
+        informer.wait_synced(max(0.0, deadline - time.monotonic()))
+    scope = namespace or None
+    namespaces = sorted(n.name for n in map(NamespaceInfo.from_obj, informers["namespaces"].items()))
+    if namespace and namespace not in namespaces:
+        namespaces.append(namespace)
+    return QuotaPage(
+        cluster=chosen,
+        namespace=namespace,
+        clusters=names,
+        namespaces=namespaces,
+        status=_status(list(informers.values())),
+        usage=quota_usage_list(quotas=informers["resourcequotas"].items(scope)),
+        held_back=held_back_list(
+            replicasets=informers["replicasets"].items(scope), events=informers["events"].items(scope)
+        ),
+        limitranges=[LimitRangeInfo.from_obj(o) for o in informers["limitranges"].items(scope)]
+        if namespace
+        else [],
+    )
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    """One workload under a proposed LimitRange: the defaults its new pods get, and (if held back) whether
+    the pods it still wants would then be admitted."""
+
+    deployment: str
+    held_back: HeldBack | None
+    defaults: dict[str, dict[str, str]]  # container → {"requests.cpu": "100m", …}
+    headroom: Headroom | None  # for held-back workloads only
+
+
+def limitrange_preview(
+    *, cluster: str, namespace: str, name: str, spec: Mapping[str, Any], wait: float = 3.0
+) -> list[PreviewRow]:
+    """What applying `spec` as LimitRange `name` would do to the namespace's Deployments (from the cache).
+
+    LimitRanger applies every LimitRange in the namespace, so the others stay in the picture; a LimitRange
+    changes only pods created after it, so running pods keep what they have."""
+    page = quota_page_get(cluster=cluster, namespace=namespace, wait=wait)
+    hub = get_hub()
+    proposed: list[Mapping[str, Any]] = [
+        o for o in hub.informer(page.cluster, "limitranges").items(namespace) if o["metadata"]["name"] != name
+    ]
+    proposed.append({"metadata": {"name": name, "namespace": namespace}, "spec": dict(spec)})
+    proposed.sort(key=lambda o: str(o["metadata"]["name"]))
+    quotas = hub.informer(page.cluster, "resourcequotas").items(namespace)
+    held = {h.workload: h for h in page.held_back}
+    rows = []
+    for obj in hub.informer(page.cluster, "deployments").items(namespace):
+        deployment = str(obj["metadata"]["name"])
+        template = (obj.get("spec") or {}).get("template") or {}
+        h = held.get(deployment)
+        rows.append(
+            PreviewRow(
+                deployment=deployment,
+                held_back=h,
+                defaults=defaults_applied(template, proposed),
+                headroom=headroom_compute(
+                    namespace=namespace,
+                    pod_template=template,
+                    replicas=h.desired - h.created,
+                    limitranges=proposed,
+                    quotas=quotas,
+                )
+                if h is not None
+                else None,
+            )
+        )
+    return sorted(rows, key=lambda r: (r.held_back is None, r.deployment))
