@@ -79,6 +79,12 @@ class Cluster:
     def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60.0) -> str:
         return self.sandbox.kubectl(*args, input=input, check=check, timeout=timeout).stdout
 
+    def create_namespace(self, name: str) -> None:
+        # From a manifest: `kubectl create namespace` posts protobuf, which the sandbox refuses (415).
+        self.kubectl(
+            "create", "-f", "-", input=f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n"
+        )
+
     def get_json(self, *args: str) -> Any:
         return json.loads(self.kubectl("get", *args, "-o", "json"))
 

@@ -21,7 +21,7 @@ def fresh_answers(cluster_ip: str, count: int) -> list[str | None]:
 
 
 def deploy_blue(cluster: Cluster, namespace: str) -> str:
-    cluster.kubectl("create", "namespace", namespace)
+    cluster.create_namespace(namespace)
     cluster.kubectl("create", "-n", namespace, "-f", str(MANIFESTS / "blue-deploy.yaml"))
     cluster.kubectl("create", "-n", namespace, "-f", str(MANIFESTS / "blue-green-svc.yaml"))
     cluster.ready_pods(namespace, "app=blue", 3)

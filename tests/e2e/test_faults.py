@@ -61,7 +61,7 @@ def ready_ips(endpoints: dict[str, Any]) -> set[str]:
 @pytest.fixture(scope="module")
 def web(cluster: Cluster) -> Iterator[str]:
     ns = "faults"
-    cluster.kubectl("create", "namespace", ns)
+    cluster.create_namespace(ns)
     cluster.kubectl("apply", "-n", ns, "-f", WEB)
     try:
         yield ns
@@ -132,13 +132,14 @@ def test_deleting_a_deployment_removes_its_replicasets_and_pods(cluster: Cluster
     assert cluster.endpoint_ips(web, "web") == ([], [])
 
 
-def sandbox_down(state_dir: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "sandbox", "down", "--state-dir", str(state_dir)],
-        cwd=REPO,
-        check=True,
-        timeout=60,
+def sandbox_down(cluster: Cluster) -> None:
+    """`python -m sandbox down`, while we reap the `up` child (a zombie would look alive to `down`)."""
+    down = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "down", "--state-dir", str(cluster.state_dir)], cwd=REPO
     )
+    assert cluster.sandbox.process is not None
+    assert cluster.sandbox.process.wait(30) == 0
+    assert down.wait(30) == 0
 
 
 def test_restarting_the_sandbox_keeps_every_object_and_brings_pods_back(tmp_path: Path) -> None:
@@ -153,9 +154,7 @@ def test_restarting_the_sandbox_keeps_every_object_and_brings_pods_back(tmp_path
         wait_for("the Service to answer", lambda: try_http_get(cluster_ip, 80) in before, timeout=20)
         pids = [container_pid(private, p, "web") for p in before.values()]
 
-        sandbox_down(private.state_dir)
-        if private.sandbox.process is not None:
-            private.sandbox.process.wait(10)
+        sandbox_down(private)
         assert not any(alive(pid) for pid in pids), "pod processes outlived `sandbox down`"
         assert try_http_get(cluster_ip, 80) is None
 

@@ -77,7 +77,7 @@ def test_the_resource_quota_article(quota_ns: Cluster) -> None:
         return out if "0/1Gi" in out and "configmaps: 1/10" in out else None
 
     out = wait_for("the quotas' status", quotas, timeout=20)
-    rows = {line.split()[0]: line for line in out.splitlines()[1:]}
+    rows = {line.split()[0]: line.rstrip() for line in out.splitlines()[1:]}
     assert re.search(
         r"requests\.cpu: 0/1, requests\.memory: 0/1Gi\s+limits\.cpu: 0/2, limits\.memory: 0/2Gi$",
         rows["user-compute-quota"],
