@@ -50,12 +50,12 @@ def mynamespace(kube_sandbox: SandboxProcess, kubectl_seed: Callable[[str, str],
 
 
 def _seeded(
-    kube_sandbox: SandboxProcess, kubectl_seed: Callable[[str, str], None], name: str
-) -> Iterator[str]:  # noqa: F811
+    sandbox_process: SandboxProcess, kubectl_seed: Callable[[str, str], None], name: str
+) -> Iterator[str]:
     kubectl_seed("resource_quota.yaml", name)
 
     def filled() -> bool:
-        out = kube_sandbox.kubectl(
+        out = sandbox_process.kubectl(
             "get", "quota", "-n", name, "-o", "jsonpath={.items[*].status.used}"
         ).stdout
         return "requests.memory" in out and "configmaps" in out
@@ -64,6 +64,8 @@ def _seeded(
     try:
         yield name
     finally:
-        kube_sandbox.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False)
+        sandbox_process.kubectl(
+            "delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False
+        )
         if name == SEED_NAMESPACE:  # reused by name: wait until it is gone
-            kube_sandbox.kubectl("wait", "--for=delete", f"namespace/{name}", "--timeout=60s", check=False)
+            sandbox_process.kubectl("wait", "--for=delete", f"namespace/{name}", "--timeout=60s", check=False)
