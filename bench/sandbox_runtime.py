@@ -47,6 +47,7 @@ POD_CIDR = "127.65.0.0/16"
 SERVICE_CIDR = "127.66.0.0/16"
 STARTUP_PODS = 30
 SWITCH_SHARE = 0.99
+BIN_S = 0.1
 
 
 # -- API access -------------------------------------------------------------------------------------
@@ -290,13 +291,13 @@ def service(mode: Mode) -> dict[str, Any]:
     }
 
 
-def gateway_pod(mode: Mode) -> dict[str, Any]:
+def gateway_pod(mode: Mode, lookaside_addr: str) -> dict[str, Any]:
     env = {
         "GRPC_BALANCING": mode.balancing,
         "GRPC_SERVER_HOST": f"{mode.service}.{NS}.svc.cluster.local",
         "GRPC_SVC": mode.service,
         "POD_NAMESPACE": NS,
-        "LOOKASIDE_ADDR": f"lookaside.{NS}.svc.cluster.local:50055",
+        "LOOKASIDE_ADDR": lookaside_addr,
         "LOG_LEVEL": "WARNING",
         **dict(mode.env),
     }
@@ -390,21 +391,24 @@ class Traffic(threading.Thread):
 
 
 def switch_time(answers: list[tuple[float, str]], t0: float, new: str = "v2") -> float | None:
-    """First t (s after t0) from which ≥ 99 % of the answers sent at or after t are `new`."""
-    after = [(t - t0, v == new) for t, v in answers if t >= t0]
-    if not after:
+    """Start (s after t0) of the first 100 ms bin from which every bin to the end has ≥ 99 % `new` answers.
+
+    Binning keeps early stragglers visible: a suffix share over the whole bound would dilute a burst of
+    old answers right after the patch. None when the last bin is not there yet (not switched)."""
+    bins: dict[int, list[bool]] = {}
+    for t, version in answers:
+        if t >= t0:
+            bins.setdefault(int((t - t0) / BIN_S), []).append(version == new)
+    if not bins:
         return None
-    # Suffix shares, from the end backwards; the earliest start whose suffix is ≥ 99 % new.
-    hits = 0
-    best: float | None = None
-    for total, (offset, is_new) in enumerate(reversed(after), start=1):
-        hits += is_new
-        if hits >= SWITCH_SHARE * total:
-            best = offset
-    tail = [is_new for offset, is_new in after if offset >= after[-1][0] - 1.0]
-    if best is None or sum(tail) < SWITCH_SHARE * len(tail):
-        return None  # the last second is not new yet: it has not switched within the bound
-    return max(0.0, best)
+    switched_from: int | None = None
+    for index in sorted(bins):
+        share = sum(bins[index]) / len(bins[index])
+        if share < SWITCH_SHARE:
+            switched_from = None
+        elif switched_from is None:
+            switched_from = index
+    return None if switched_from is None else switched_from * BIN_S
 
 
 def bench_switch(api: Api, mode: Mode, gateway: str, bound_s: float, warmup_s: float) -> dict[str, Any]:
@@ -470,9 +474,12 @@ def answers_from(address: str) -> set[str]:
 
 
 def setup_switch(api: Api, modes: tuple[Mode, ...], replicas: int) -> dict[str, str]:
+    lookaside_ip = ""
     for obj in lookaside_objects():
         plural = "pods" if obj["kind"] == "Pod" else "services"
-        api.call("POST", f"/api/v1/namespaces/{NS}/{plural}", obj)
+        created = api.call("POST", f"/api/v1/namespaces/{NS}/{plural}", obj)
+        if plural == "services":
+            lookaside_ip = created["spec"]["clusterIP"]
     for pair in sorted({m.servers for m in modes}):
         for version in ("v1", "v2"):
             api.call(
@@ -486,7 +493,9 @@ def setup_switch(api: Api, modes: tuple[Mode, ...], replicas: int) -> dict[str, 
         wait_ready(api, f"app=greet-{pair}", 2 * replicas, 90)
     wait_ready(api, "app=lookaside", 1, 60)
     for mode in modes:
-        api.call("POST", f"/api/v1/namespaces/{NS}/pods", gateway_pod(mode))
+        # The ClusterIP, not lookaside.bench.svc.cluster.local: the gateway resolves LOOKASIDE_ADDR with the
+        # system resolver, not the cluster DNS (greet/gateway.py build_balancer; see the report).
+        api.call("POST", f"/api/v1/namespaces/{NS}/pods", gateway_pod(mode, f"{lookaside_ip}:50055"))
     gateways: dict[str, str] = {}
     for pod in wait_ready(api, "app=gateway", len(modes), 60):
         gateways[pod["metadata"]["name"]] = f"{pod['status']['podIP']}:9091"
