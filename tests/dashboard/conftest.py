@@ -6,6 +6,10 @@ Fixtures
     viewer, operator (function) users created through `manage.py adduser`; PASSWORD is their password
     live_daphne   (function) daphne serving config.asgi on a free loopback port, sharing the test database
                   (file-backed SQLite): yields its base URL. For browser tests; needs transactional_db.
+    greet_sandbox (session) a sandbox of its own (private pod/Service ranges) running deploy/greet, every
+                  greet pod Ready: a tests.e2e Cluster (.kubectl, .dns, .sandbox.kubeconfig)
+    greet_daphne  (function) live_daphne pointed at greet_sandbox, with SWITCHYARD_DNS_SERVER its DNS
+    browser_type_launch_args (session) Playwright launches Debian's /usr/bin/chromium
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from django.db import connection
 
 from dashboard.hub import get_hub, reset_hub
 from kube.watching import WatchHub
+from tests.e2e.conftest import Cluster as GreetCluster
+from tests.e2e.conftest import new_cluster
 from tests.kube.conftest import cluster, kube_namespace, kube_sandbox  # noqa: F401  (fixtures)
 from tests.sandbox.conftest import SandboxProcess
 
@@ -78,6 +84,7 @@ def live_daphne(transactional_db: None, settings: Any, tmp_path: Path) -> Iterat
         "DJANGO_SECRET_KEY": "insecure-key-for-the-test-suite-only",
         "SWITCHYARD_SQLITE_PATH": db_name,
         "SWITCHYARD_KUBECONFIG": str(settings.SWITCHYARD_KUBECONFIG),
+        "SWITCHYARD_DNS_SERVER": str(getattr(settings, "SWITCHYARD_DNS_SERVER", "")),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
     }
     log = (tmp_path / "daphne.log").open("wb")
@@ -109,3 +116,50 @@ def live_daphne(transactional_db: None, settings: Any, tmp_path: Path) -> Iterat
             proc.kill()
             proc.wait(5)
         log.close()
+
+
+# Ranges no other suite uses (e2e: 127.61/127.62), so greet pods never collide with another sandbox's.
+GREET_POD_CIDR = "127.65.0.0/16"
+GREET_SERVICE_CIDR = "127.66.0.0/16"
+
+
+@pytest.fixture(scope="session")
+def greet_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GreetCluster]:
+    running = new_cluster(tmp_path_factory.mktemp("greet-sandbox"), GREET_POD_CIDR, GREET_SERVICE_CIDR)
+    running.start()
+    try:
+        running.kubectl("apply", "-f", str(REPO / "deploy" / "greet"))
+        running.ready_pods("default", "run=greetserver", 3, timeout=90)
+        running.ready_pods("default", "run=lookaside", 1, timeout=60)
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def greet_settings(settings: Any, greet_sandbox: GreetCluster) -> GreetCluster:
+    settings.SWITCHYARD_KUBECONFIG = str(greet_sandbox.sandbox.kubeconfig)
+    settings.SWITCHYARD_CONTEXTS = []
+    settings.SWITCHYARD_DNS_SERVER = "{}:{}".format(*greet_sandbox.dns)
+    return greet_sandbox
+
+
+@pytest.fixture
+def greet_daphne(greet_settings: GreetCluster, live_daphne: str) -> str:
+    return live_daphne
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    # Playwright cannot download its own browser here; no --browser-channel value finds Debian's.
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+        ],
+    }
