@@ -43,32 +43,27 @@ def _q(value: str) -> Quantity:
 
 @dataclass(frozen=True)
 class UsageBar:
+    """One resource of one quota; the texts are computed once (a page of 100 namespaces has ~1,000 bars)."""
+
     resource: str
     used: Quantity
     hard: Quantity
     ratio: Fraction  # used / hard (1 when hard is 0: nothing more can be admitted)
     level: str  # OK, WARNING or FULL
-
-    @property
-    def percent(self) -> int:
-        return int(self.ratio * 100)
+    percent: int
+    used_text: str  # canonical, as kubectl prints it: 1536Mi
+    hard_text: str
+    used_human: str  # for people: 1.5 GiB
+    hard_human: str
 
     @property
     def meter_value(self) -> int:
         return min(self.percent, 100)
 
     @property
-    def used_human(self) -> str:
-        return format_human(self.used, self.resource)
-
-    @property
-    def hard_human(self) -> str:
-        return format_human(self.hard, self.resource)
-
-    @property
     def text(self) -> str:
         """kubectl's words: `limits.cpu 600m/2`."""
-        return f"{self.resource} {self.used}/{self.hard}"
+        return f"{self.resource} {self.used_text}/{self.hard_text}"
 
 
 def usage_bar(resource: str, used: str, hard: str, *, warn: int, full: int) -> UsageBar:
@@ -76,7 +71,18 @@ def usage_bar(resource: str, used: str, hard: str, *, warn: int, full: int) -> U
     # A hard of 0 admits nothing more: the bar is full.
     ratio = Fraction(1) if h.is_zero() else max(Fraction(0), u.amount / h.amount)
     level = FULL if ratio * 100 >= full else WARNING if ratio * 100 >= warn else OK
-    return UsageBar(resource=resource, used=u, hard=h, ratio=ratio, level=level)
+    return UsageBar(
+        resource=resource,
+        used=u,
+        hard=h,
+        ratio=ratio,
+        level=level,
+        percent=int(ratio * 100),
+        used_text=str(u),
+        hard_text=str(h),
+        used_human=format_human(u, resource),
+        hard_human=format_human(h, resource),
+    )
 
 
 @dataclass(frozen=True)
