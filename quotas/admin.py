@@ -6,7 +6,7 @@ from quotas.models import QuotaAction
 
 
 @admin.register(QuotaAction)
-class QuotaActionAdmin(admin.ModelAdmin):  # type: ignore[misc]  # Django ships no types here
+class QuotaActionAdmin(admin.ModelAdmin):  # Django ships no types here
     list_display = ("at", "username", "cluster", "namespace", "action", "name", "result")
     list_filter = ("action", "result", "cluster")
     search_fields = ("username", "namespace", "name", "message")

@@ -23,7 +23,7 @@ COALESCE_SECONDS = 0.1  # a burst of watch events (a ReplicaSet retrying) become
 LIVE_KINDS = ("resourcequotas", "pods", "events", "replicasets", "limitranges", QUOTAS_GROUP_KIND)
 
 
-class QuotasConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # Channels ships no types here
+class QuotasConsumer(AsyncWebsocketConsumer):  # Channels ships no types here
     cluster = ""
     namespace = ""
     joined: tuple[str, ...] = ()

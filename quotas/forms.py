@@ -49,7 +49,7 @@ def field_name(prefix: str, resource: str) -> str:
     return f"{prefix}_{resource}"
 
 
-class LimitRangeForm(forms.Form):  # type: ignore[misc]  # Django ships no types here
+class LimitRangeForm(forms.Form):  # Django ships no types here
     cluster = forms.CharField(widget=forms.HiddenInput)
     namespace = forms.CharField(widget=forms.HiddenInput)
     name = forms.CharField(max_length=253, initial="limits-quota")

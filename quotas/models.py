@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 
 
-class QuotaAction(models.Model):  # type: ignore[misc]  # Django ships no types here
+class QuotaAction(models.Model):  # Django ships no types here
     APPLY = "apply"
     DELETE = "delete"
     ACTIONS = [(APPLY, "apply LimitRange"), (DELETE, "delete LimitRange")]

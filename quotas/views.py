@@ -55,7 +55,7 @@ def _render(request: HttpRequest, page: QuotaPage, form: LimitRangeForm | None, 
     return render(request, "quotas/quotas.html", context)
 
 
-@require_GET  # type: ignore[untyped-decorator]  # Django ships no types here
+@require_GET  # Django ships no types here
 def quotas(request: HttpRequest) -> HttpResponse:
     page = quota_page_get(cluster=request.GET.get("cluster"), namespace=request.GET.get("namespace", ""))
     form = LimitRangeForm(initial=_editor_initial(request, page)) if page.namespace else None
@@ -68,7 +68,7 @@ def _bound(request: HttpRequest) -> tuple[QuotaPage, LimitRangeForm]:
     return page, form
 
 
-@require_POST  # type: ignore[untyped-decorator]  # Django ships no types here
+@require_POST  # Django ships no types here
 def limitrange_preview(request: HttpRequest) -> HttpResponse:
     """Anyone may preview: nothing is sent to the cluster."""
     page, form = _bound(request)
@@ -85,7 +85,7 @@ def limitrange_preview(request: HttpRequest) -> HttpResponse:
     return _render(request, page, form, preview=rows)
 
 
-@require_POST  # type: ignore[untyped-decorator]  # Django ships no types here
+@require_POST  # Django ships no types here
 @operator_required
 def limitrange_apply(request: HttpRequest) -> HttpResponse:
     page, form = _bound(request)
@@ -109,7 +109,7 @@ def limitrange_apply(request: HttpRequest) -> HttpResponse:
     return redirect(_page_url(page.cluster, page.namespace))
 
 
-@require_POST  # type: ignore[untyped-decorator]  # Django ships no types here
+@require_POST  # Django ships no types here
 @operator_required
 def limitrange_delete(request: HttpRequest) -> HttpResponse:
     cluster, namespace, name = (request.POST.get(k, "") for k in ("cluster", "namespace", "name"))

@@ -6,7 +6,7 @@ from rollouts.models import CanaryPlan, RolloutAction, ScheduledStep
 
 
 @admin.register(RolloutAction)
-class RolloutActionAdmin(admin.ModelAdmin):  # type: ignore[misc]
+class RolloutActionAdmin(admin.ModelAdmin):
     list_display = ("created_at", "actor", "source", "cluster", "namespace", "rollout", "action", "result")
     list_filter = ("action", "result", "source", "namespace")
     search_fields = ("actor", "rollout", "namespace", "message")
@@ -20,11 +20,11 @@ class RolloutActionAdmin(admin.ModelAdmin):  # type: ignore[misc]
 
 
 @admin.register(ScheduledStep)
-class ScheduledStepAdmin(admin.ModelAdmin):  # type: ignore[misc]
+class ScheduledStepAdmin(admin.ModelAdmin):
     list_display = ("due_at", "kind", "namespace", "rollout", "deployment", "track", "state")
     list_filter = ("kind", "state")
 
 
 @admin.register(CanaryPlan)
-class CanaryPlanAdmin(admin.ModelAdmin):  # type: ignore[misc]
+class CanaryPlanAdmin(admin.ModelAdmin):
     list_display = ("namespace", "rollout", "steps", "index", "paused", "active", "updated_at")

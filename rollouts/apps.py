@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.apps import AppConfig
 
 
-class RolloutsConfig(AppConfig):  # type: ignore[misc]
+class RolloutsConfig(AppConfig):
     name = "rollouts"
     verbose_name = "Rollouts"
     default_auto_field = "django.db.models.BigAutoField"

@@ -45,7 +45,7 @@ def _broadcast(cluster: str, namespace: str, name: str) -> None:
         loop.call_soon_threadsafe(send)
 
 
-class RolloutConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
+class RolloutConsumer(AsyncWebsocketConsumer):
     cluster = namespace = name = ""
     joined: tuple[str, ...] = ()
     _pending: asyncio.Task[None] | None = None

@@ -7,7 +7,7 @@ from django import forms
 from rollouts.services import WEIGHT_STEPS
 
 
-class ActionForm(forms.Form):  # type: ignore[misc]
+class ActionForm(forms.Form):
     cluster = forms.CharField(max_length=253)
     versions = forms.CharField(max_length=4000, required=False)  # Rollout.versions_token() as rendered
 

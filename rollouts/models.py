@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 
-class RolloutAction(models.Model):  # type: ignore[misc]
+class RolloutAction(models.Model):
     """One attempt by someone to change a rollout, whatever its result; written with the decision."""
 
     APPLIED = "applied"
@@ -37,7 +37,7 @@ class RolloutAction(models.Model):  # type: ignore[misc]
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.namespace}/{self.rollout}: {self.result}"
 
 
-class ScheduledStep(models.Model):  # type: ignore[misc]
+class ScheduledStep(models.Model):
     """Something to do later for a rollout: scale the old colour down after the delay, or switch once the
     target is Available. Kept in the database so another process (or a restart) can finish it."""
 
@@ -62,7 +62,7 @@ class ScheduledStep(models.Model):  # type: ignore[misc]
         ordering = ["due_at", "id"]
 
 
-class CanaryPlan(models.Model):  # type: ignore[misc]
+class CanaryPlan(models.Model):
     """Weight steps that advance on a timer, paused by a person or by the error-rate gate."""
 
     cluster = models.CharField(max_length=253)

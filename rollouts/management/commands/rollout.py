@@ -27,7 +27,7 @@ class Exit(SystemExit):
     pass
 
 
-class Command(BaseCommand):  # type: ignore[misc]
+class Command(BaseCommand):
     help = "Drive a blue/green or canary rollout from the shell; exit 0 ok, 1 refused, 2 usage, 3 conflict."
 
     def add_arguments(self, parser: CommandParser) -> None:
