@@ -213,6 +213,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _match(pattern: str, text: str) -> str:
     found = re.findall(pattern, text, re.M)
     return str(found[-1]) if found else ""
@@ -226,8 +230,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--state-dir", type=Path, default=STATE_DIR)
     parser.add_argument("--port", type=int, default=6443, help="API server port (0 picks a free one)")
+    parser.add_argument("--pod-cidr", default="127.1.0.0/16")
+    parser.add_argument("--service-cidr", default="127.2.0.0/16")
     args = parser.parse_args(argv)
-    sandbox = sandbox_up(args.state_dir.resolve(), extra_args=("--port", str(args.port)))
+    # SIGTERM stops the demo like Ctrl-C does (the sandbox runs in its own session and needs our `down`).
+    signal.signal(signal.SIGTERM, _interrupted)
+    extra = ("--port", str(args.port), "--pod-cidr", args.pod_cidr, "--service-cidr", args.service_cidr)
+    sandbox = sandbox_up(args.state_dir.resolve(), extra_args=extra)
     try:
         for step in STEPS:
             step(sandbox)
