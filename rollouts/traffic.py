@@ -3,6 +3,7 @@ stream (shared by every viewer), so the card shows the share that actually moved
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from dataclasses import dataclass
@@ -10,13 +11,37 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 
 from dashboard.probe.aggregation import TrafficWindow
-from dashboard.probe.engine import ProbeRegistry, ProbeStatus, ProbeTarget, ThreadedProbeRegistry
+from dashboard.probe.engine import Probe, ProbeRegistry, ProbeStatus, ProbeTarget, ThreadedProbeRegistry
 from kube.types import ServiceInfo
 from rollouts.selectors import Rollout
 
 LOOKASIDE_SERVICE = "lookaside-svc"  # deploy/greet's lookaside balancer
 DEFAULT_RATE = 50.0
 RECENT_S = 5.0
+# A switch is expected to move the traffic in under a second: count it in 100 ms buckets, so the time
+# it took reads as 0.3 s or 1.4 s rather than "within the same second" (the dashboard's 1 s buckets).
+BUCKET_S = 0.1
+HORIZON_S = 300.0
+
+
+class RolloutProbeRegistry(ProbeRegistry):
+    """The dashboard's probe registry, with each new probe counting into a 100 ms `TrafficWindow`."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._starting = asyncio.Lock()
+
+    async def get_or_create(self, target: ProbeTarget, rate: float = 10.0, *, start: bool = True) -> Probe:
+        async with self._starting:  # one start per probe, as the base class guarantees
+            probe = await super().get_or_create(target, rate, start=False)
+            if not probe.running and probe.window.bucket_s != BUCKET_S:
+                probe.window = TrafficWindow(
+                    version_keys=self.version_keys, bucket_s=BUCKET_S, horizon_s=HORIZON_S
+                )
+            if start and not probe.running:
+                await probe.start()
+            return probe
+
 
 _lock = threading.Lock()
 _registry: ThreadedProbeRegistry | None = None
@@ -28,7 +53,7 @@ def traffic_registry() -> ThreadedProbeRegistry:
     with _lock:
         if _registry is None:
             # Greet servers report their version (the track's label) themselves: no label lookup needed.
-            _registry = ProbeRegistry.run_in_thread(metrics_registry=CollectorRegistry())
+            _registry = RolloutProbeRegistry.run_in_thread(metrics_registry=CollectorRegistry())
         return _registry
 
 
@@ -122,3 +147,50 @@ def observed_share(rollout: Rollout, *, last_s: float = RECENT_S) -> ObservedSha
         series_starts=snap.starts,
         series={by_version.get(v, v): column for v, column in snap.shares.items()},
     )
+
+
+def switch_seconds(
+    window: TrafficWindow, version: str, *, after: float, at_least: float = 0.99, min_answers: int = 5
+) -> float | None:
+    """Seconds from `after` (the selector patch) until the traffic had moved: the start of the first bucket
+    from which every later closed bucket with at least `min_answers` answers has `at_least` of them from
+    `version`. Answers are counted when they complete, so no old answer completed after that point (bar
+    the 1 %); resolution is the window's bucket width. None while the latest bucket does not qualify."""
+    moved_at: float | None = None
+    for bucket in window.buckets(after=after, include_open=False):
+        answered = bucket.answered
+        if answered < max(1, min_answers):
+            continue
+        if bucket.by_version()[version] >= at_least * answered:
+            moved_at = bucket.start if moved_at is None else moved_at
+        else:
+            moved_at = None
+    return None if moved_at is None else max(0.0, moved_at - after)
+
+
+def share_reached_seconds(
+    window: TrafficWindow,
+    version: str,
+    *,
+    after: float,
+    target: float,
+    tolerance: float = 0.05,
+    span_s: float = 1.0,
+    min_answers: int = 20,
+) -> float | None:
+    """Seconds from `after` (a weight change) to the end of the first trailing `span_s` of answers in
+    which `version`'s share is within `tolerance` of `target` (a span, not one bucket: at 200 req/s a
+    100 ms bucket holds 20 answers, too few to tell 25 % from 30 %). None until that happens."""
+    buckets = window.buckets(after=after - span_s, include_open=False)
+    for i, bucket in enumerate(buckets):
+        end = bucket.start + bucket.width
+        if end <= after:
+            continue
+        ours = total = 0
+        for earlier in buckets[: i + 1]:
+            if earlier.start >= end - span_s - 1e-9:
+                ours += earlier.by_version()[version]
+                total += earlier.answered
+        if total >= max(1, min_answers) and abs(ours / total - target) <= tolerance:
+            return end - after
+    return None
