@@ -52,6 +52,14 @@ def failed_in(window: Any) -> int:
     return sum(b.failed for b in window.buckets())
 
 
+def errors_in(window: Any) -> dict[str, int]:
+    codes: dict[str, int] = {}
+    for bucket in window.buckets():
+        for code, n in bucket.errors.items():
+            codes[code] = codes.get(code, 0) + n
+    return codes
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -153,7 +161,7 @@ def main() -> int:
             switch_s.append(round(took, 3) if took is not None else SWITCH_BOUND_S)
             load("greet-bg", lambda r, v=target.value: r.active is not None and r.active.value == v)
             print(f"switch {i + 1}: → {target.value} {switch_s[-1]:.2f}s", file=sys.stderr)
-        failed_bg = failed_in(window)
+        failed_bg, errors_bg = failed_in(window), errors_in(window)
         rollout_probe_stop(bg)
         failed += failed_bg
 
@@ -182,7 +190,10 @@ def main() -> int:
             print(f"canary → {weight} % ({want}/{cn.total_replicas}): {canary_s[-1]:.2f}s", file=sys.stderr)
         failed_cn = failed_in(window)
         failed += failed_cn
-        print(f"failed requests: blue/green {failed_bg}, canary {failed_cn}", file=sys.stderr)
+        print(
+            f"failed requests: blue/green {failed_bg} {errors_bg}, canary {failed_cn} {errors_in(window)}",
+            file=sys.stderr,
+        )
     except Exception as exc:  # the report says what went wrong; the JSON line still comes
         problem = problem or f"{type(exc).__name__}: {exc}"
     finally:

@@ -710,11 +710,20 @@ def _cluster(name: str) -> Cluster | None:
     return get_hub().clusters.get(name)
 
 
+def probe_window(rollout: Rollout) -> Any:
+    """The rollout's running probe's window (the gate's evidence), or None when no probe runs."""
+    from rollouts.traffic import rollout_window
+
+    return rollout_window(rollout)
+
+
 def scheduled_run_due(*, now: datetime | None = None, windows: Callable[[Rollout], Any] | None = None) -> int:
-    """Do every due step and plan tick; the number done. Called by the scheduler thread and the CLI."""
+    """Do every due step and plan tick; the number done. Called by the scheduler thread and the CLI.
+    A plan's error-rate gate reads `windows(rollout)`: by default the rollout's running probe."""
     from rollouts.selectors import rollout_get
 
     now = now or timezone.now()
+    windows = windows or probe_window
     done = 0
     for step in list(ScheduledStep.objects.filter(state=ScheduledStep.PENDING, due_at__lte=now)):
         cluster = _cluster(step.cluster)

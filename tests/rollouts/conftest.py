@@ -4,6 +4,7 @@ canary sets applied into a fresh namespace, the dashboard hub pointed at it, use
 Fixtures
     rollout_sandbox (session) a running sandbox on 127.81/127.82
     rollout_cluster (session) its kube.clusters.Cluster
+    lookaside       (session) deploy/greet's lookaside balancer (Kubernetes source) Ready in default
     bg_namespace    (function) deploy/bluegreen in a fresh namespace, both colours 3/3 Available
     canary_namespace(function) deploy/canary in a fresh namespace, stable 3 + canary 1 Available
     hub             (function) settings + dashboard.hub on the sandbox
@@ -12,6 +13,7 @@ Fixtures
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from io import StringIO
@@ -64,6 +66,21 @@ def hub(settings: Any, rollout_sandbox: SandboxProcess) -> Iterator[WatchHub]:
     finally:
         services.scheduler_enable(True)
         reset_hub()
+
+
+@pytest.fixture(scope="session")
+def lookaside(rollout_sandbox: SandboxProcess) -> str:
+    """The lookaside balancer every rollout probe goes through; its Pod name."""
+    for path in ("lookaside.yaml", "rbac.yaml"):
+        rollout_sandbox.kubectl("apply", "-f", str(REPO / "deploy" / "greet" / path))
+
+    def ready() -> bool:
+        pod = json.loads(rollout_sandbox.kubectl("get", "pod", "lookaside", "-o", "json").stdout)
+        conditions = (pod.get("status") or {}).get("conditions") or []
+        return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+    assert eventually(ready, timeout=60, interval=0.2), "the lookaside pod did not become Ready"
+    return "lookaside"
 
 
 def manifests_in(path: Path, namespace: str) -> str:
