@@ -97,7 +97,9 @@ def test_a_killed_pod_process_is_restarted_and_leaves_the_endpoints_while_not_re
 
         def restarted() -> dict[str, Any] | None:
             pod = cluster.get_json("pod", name, "-n", web)
-            return pod if restart_count(pod) == 1 and cluster.endpoint_ips(web, "web")[0].count(ip) else None
+            if restart_count(pod) != 1 or not all(c["ready"] for c in pod["status"]["containerStatuses"]):
+                return None
+            return pod if ip in cluster.endpoint_ips(web, "web")[0] else None
 
         pod = wait_for("the restart and the pod back in the Endpoints", restarted, timeout=30)
     finally:
