@@ -742,9 +742,7 @@ def scheduled_run_due(*, now: datetime | None = None, windows: Callable[[Rollout
         rollout = rollout_get(cluster=plan.cluster, namespace=plan.namespace, name=plan.rollout, wait=3.0)
         if cluster is None or rollout is None:
             continue
-        plan_advance(
-            rollout=rollout, plan=plan, cluster=cluster, window=windows(rollout) if windows else None
-        )
+        plan_advance(rollout=rollout, plan=plan, cluster=cluster, window=windows(rollout))
         done += 1
     return done
 
