@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 
@@ -101,6 +102,8 @@ class QuotaUsage:
 class NamespaceUsage:
     namespace: str
     quotas: tuple[QuotaUsage, ...]
+    warn: int = 80  # the thresholds the levels were computed with (the meters' low / high)
+    full: int = 100
 
     @property
     def fullest(self) -> Fraction:
@@ -119,14 +122,70 @@ def quota_usage(quota: ResourceQuotaInfo, *, warn: int, full: int) -> QuotaUsage
     return QuotaUsage(name=quota.ref.name, namespace=quota.ref.namespace, scopes=quota.scopes, bars=bars)
 
 
-def quota_usage_list(*, quotas: Iterable[ResourceQuotaInfo | Mapping[str, Any]]) -> list[NamespaceUsage]:
-    """Bars per namespace per quota per resource; the fullest namespace first, then by name."""
+class UsageMemo:
+    """Per-namespace rows kept between requests: a namespace's row is rebuilt only when one of its quotas
+    changed (uid and resourceVersion) or the thresholds did. Unchanged rows come back as the same object,
+    so the partials can keep their rendered HTML by identity. Thread-safe; keys are (uid, rv) per quota."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: dict[str, tuple[Hashable, NamespaceUsage]] = {}
+
+    def get(self, namespace: str, version: Hashable) -> NamespaceUsage | None:
+        with self._lock:
+            hit = self._rows.get(namespace)
+        return hit[1] if hit is not None and hit[0] == version else None
+
+    def put(self, namespace: str, version: Hashable, row: NamespaceUsage) -> None:
+        with self._lock:
+            self._rows[namespace] = (version, row)
+
+    def keep_only(self, namespaces: Iterable[str]) -> None:
+        """Forget namespaces that no longer have a quota (called with the full list only)."""
+        keep = set(namespaces)
+        with self._lock:
+            self._rows = {ns: hit for ns, hit in self._rows.items() if ns in keep}
+
+
+def _quota_version(q: ResourceQuotaInfo | Mapping[str, Any]) -> tuple[str, str, str] | None:
+    if isinstance(q, ResourceQuotaInfo):
+        return None  # a parsed object carries no resourceVersion: never memoized
+    meta = q.get("metadata") or {}
+    uid, rv = str(meta.get("uid") or ""), str(meta.get("resourceVersion") or "")
+    return (str(meta.get("name") or ""), uid, rv) if uid and rv else None
+
+
+def quota_usage_list(
+    *,
+    quotas: Iterable[ResourceQuotaInfo | Mapping[str, Any]],
+    memo: UsageMemo | None = None,
+    complete: bool = False,
+) -> list[NamespaceUsage]:
+    """Bars per namespace per quota per resource; the fullest namespace first, then by name.
+
+    With a memo, a namespace whose quotas are unchanged since the last call reuses its row; `complete`
+    says `quotas` is every namespace's (so the memo may forget the others)."""
     warn, full = thresholds()
-    by_ns: dict[str, list[QuotaUsage]] = {}
+    by_ns: dict[str, list[ResourceQuotaInfo | Mapping[str, Any]]] = {}
     for q in quotas:
-        info = q if isinstance(q, ResourceQuotaInfo) else ResourceQuotaInfo.from_obj(q)
-        by_ns.setdefault(info.ref.namespace, []).append(quota_usage(info, warn=warn, full=full))
-    rows = [NamespaceUsage(ns, tuple(sorted(qs, key=lambda q: q.name))) for ns, qs in by_ns.items()]
+        ns = (
+            q.ref.namespace if isinstance(q, ResourceQuotaInfo) else str(q["metadata"].get("namespace") or "")
+        )
+        by_ns.setdefault(ns, []).append(q)
+    rows = []
+    for ns, objs in by_ns.items():
+        versions = [_quota_version(o) for o in objs]
+        version = (warn, full, tuple(versions)) if memo is not None and None not in versions else None
+        row = memo.get(ns, version) if memo is not None and version is not None else None
+        if row is None:
+            infos = (o if isinstance(o, ResourceQuotaInfo) else ResourceQuotaInfo.from_obj(o) for o in objs)
+            usages = sorted((quota_usage(i, warn=warn, full=full) for i in infos), key=lambda q: q.name)
+            row = NamespaceUsage(ns, tuple(usages), warn=warn, full=full)
+            if memo is not None and version is not None:
+                memo.put(ns, version, row)
+        rows.append(row)
+    if memo is not None and complete:
+        memo.keep_only(by_ns)
     return sorted(rows, key=lambda n: (-n.fullest, n.namespace))
 
 
@@ -240,6 +299,63 @@ def _status(informers: list[Informer]) -> ClusterStatus:
     )
 
 
+T = TypeVar("T")
+
+
+class InformerMemo:
+    """Values computed from informer caches, kept while those informers have neither relisted nor seen a
+    change: the version is each informer's identity, list count and resourceVersion, read *before* the
+    value is computed (a change in between costs one recomputation, never a stale value)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[Hashable, tuple[tuple[Any, ...], Any]] = {}
+
+    @staticmethod
+    def version(informers: Iterable[Informer]) -> tuple[Any, ...] | None:
+        out: list[Any] = []
+        for informer in informers:
+            state = informer.state()
+            if not state.synced or not state.resource_version:
+                return None
+            out.append((informer, state.list_calls, state.resource_version))
+        return tuple(out)
+
+    def get(self, key: Hashable, informers: Iterable[Informer], compute: Callable[[], T]) -> T:
+        version = self.version(informers)
+        if version is not None:
+            with self._lock:
+                hit = self._values.get(key)
+            if hit is not None and hit[0] == version:
+                value: T = hit[1]
+                return value
+        value = compute()
+        if version is not None:
+            with self._lock:
+                if len(self._values) > 256:  # one entry per (cluster, kind of value, scope) in practice
+                    self._values.clear()
+                self._values[key] = (version, value)
+        return value
+
+
+_memo = InformerMemo()
+_usage_memos: dict[str, UsageMemo] = {}
+_usage_memos_lock = threading.Lock()
+
+
+def memo_clear() -> None:
+    """Forget every memoized piece (the bench's cold measurement; tests)."""
+    global _memo
+    with _usage_memos_lock:
+        _usage_memos.clear()
+        _memo = InformerMemo()
+
+
+def _usage_memo(cluster: str) -> UsageMemo:
+    with _usage_memos_lock:
+        return _usage_memos.setdefault(cluster, UsageMemo())
+
+
 def quota_page_get(*, cluster: str | None, namespace: str | None, wait: float = 3.0) -> QuotaPage:
     """The quotas page of one cluster (namespace None or "": all namespaces), from the hub's cache."""
     hub = get_hub()
@@ -260,22 +376,49 @@ def quota_page_get(*, cluster: str | None, namespace: str | None, wait: float = 
     for informer in informers.values():
         informer.wait_synced(max(0.0, deadline - time.monotonic()))
     scope = namespace or None
-    namespaces = sorted(n.name for n in map(NamespaceInfo.from_obj, informers["namespaces"].items()))
+    # Each piece is recomputed only when an informer it reads has changed since the last request.
+    namespaces = list(
+        _memo.get(
+            (chosen, "namespaces"),
+            [informers["namespaces"]],
+            lambda: sorted(n.name for n in map(NamespaceInfo.from_obj, informers["namespaces"].items())),
+        )
+    )
     if namespace and namespace not in namespaces:
         namespaces.append(namespace)
+    quotas = informers["resourcequotas"]
+    usage = _memo.get(
+        (chosen, "usage", scope, thresholds()),
+        [quotas],
+        lambda: quota_usage_list(
+            quotas=quotas.items(scope), memo=_usage_memo(chosen), complete=scope is None
+        ),
+    )
+    held_back = _memo.get(
+        (chosen, "held_back", scope),
+        [informers["replicasets"], informers["events"]],
+        lambda: held_back_list(
+            replicasets=informers["replicasets"].items(scope), events=informers["events"].items(scope)
+        ),
+    )
+    limitranges = (
+        _memo.get(
+            (chosen, "limitranges", scope),
+            [informers["limitranges"]],
+            lambda: [LimitRangeInfo.from_obj(o) for o in informers["limitranges"].items(scope)],
+        )
+        if namespace
+        else []
+    )
     return QuotaPage(
         cluster=chosen,
         namespace=namespace,
         clusters=names,
         namespaces=namespaces,
         status=_status(list(informers.values())),
-        usage=quota_usage_list(quotas=informers["resourcequotas"].items(scope)),
-        held_back=held_back_list(
-            replicasets=informers["replicasets"].items(scope), events=informers["events"].items(scope)
-        ),
-        limitranges=[LimitRangeInfo.from_obj(o) for o in informers["limitranges"].items(scope)]
-        if namespace
-        else [],
+        usage=list(usage),
+        held_back=list(held_back),
+        limitranges=list(limitranges),
     )
 
 

@@ -16,7 +16,7 @@ from kube.errors import KubeError
 from kube.types import LimitRangeInfo
 from quotas import selectors, services
 from quotas.forms import PRESETS, LimitRangeForm, initial_from_limitrange
-from quotas.partials import quota_actions_recent
+from quotas.partials import quota_actions_recent, usage_html
 from quotas.routing import QUOTAS_WS_PATH
 from quotas.selectors import QuotaPage, quota_page_get
 
@@ -45,6 +45,7 @@ def _render(request: HttpRequest, page: QuotaPage, form: LimitRangeForm | None, 
         "presets": sorted(PRESETS),
         "actions": quota_actions_recent(cluster=page.cluster, namespace=page.namespace),
         "ws_url": f"{QUOTAS_WS_PATH}?{ws_query}",
+        "usage_html": usage_html(page),
         "oob": False,
         **extra,
     }

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from quotas.forms import PRESETS, LimitRangeForm
-from quotas.selectors import FULL, OK, WARNING, held_back_list, quota_usage_list
+from quotas.partials import NamespaceFragments
+from quotas.selectors import FULL, OK, WARNING, UsageMemo, held_back_list, quota_usage_list
 
 BASE = {"cluster": "c", "namespace": "n", "name": "limits-quota", "type": "Container"}
 
@@ -151,3 +152,49 @@ def test_held_back_takes_the_latest_failed_create() -> None:
     (held,) = held_back_list(replicasets=[rs, full], events=events)
     assert (held.workload, held.created, held.desired, held.refusal.kind) == ("web", 2, 3, "exceeded")
     assert held.message.startswith("exceeded quota: q, requested: pods=1")
+
+
+def _versioned(ns: str, name: str, used: str, *, uid: str, rv: str) -> dict[str, Any]:
+    obj = quota(ns, name, {"requests.cpu": "1"}, {"requests.cpu": used})
+    obj["metadata"] |= {"uid": uid, "resourceVersion": rv}
+    return obj
+
+
+def test_usage_memo_rebuilds_only_the_namespace_that_changed(settings: Any) -> None:
+    settings.SWITCHYARD_QUOTA_WARN, settings.SWITCHYARD_QUOTA_FULL = 80, 100
+    memo = UsageMemo()
+    a1, b1 = _versioned("a", "q", "100m", uid="u-a", rv="5"), _versioned("b", "q", "200m", uid="u-b", rv="6")
+    first = {r.namespace: r for r in quota_usage_list(quotas=[a1, b1], memo=memo, complete=True)}
+    # b's quota moved (a new resourceVersion): only b's row is rebuilt, a's comes back as the same object.
+    b2 = _versioned("b", "q", "900m", uid="u-b", rv="7")
+    second = {r.namespace: r for r in quota_usage_list(quotas=[a1, b2], memo=memo, complete=True)}
+    assert second["a"] is first["a"]
+    assert second["b"] is not first["b"] and second["b"].quotas[0].bars[0].used_text == "900m"
+    assert second["b"].quotas[0].bars[0].level == WARNING
+    # A quota deleted and created again with the same name and resourceVersion is a new object (uid).
+    again = _versioned("a", "q", "950m", uid="u-a2", rv="5")
+    third = {r.namespace: r for r in quota_usage_list(quotas=[again, b2], memo=memo, complete=True)}
+    assert third["a"].quotas[0].bars[0].used_text == "950m" and third["b"] is second["b"]
+    # New thresholds rebuild every row, and the meters carry them.
+    settings.SWITCHYARD_QUOTA_WARN = 95
+    fourth = {r.namespace: r for r in quota_usage_list(quotas=[again, b2], memo=memo, complete=True)}
+    assert fourth["b"] is not second["b"] and fourth["b"].quotas[0].bars[0].level == OK
+    assert (fourth["b"].warn, fourth["b"].full) == (95, 100)
+    # Objects without a resourceVersion are never memoized.
+    plain = quota("c", "q", {"pods": "2"}, {"pods": "1"})
+    one, two = (quota_usage_list(quotas=[plain], memo=memo)[0] for _ in range(2))
+    assert one is not two and one == two
+
+
+def test_rendered_articles_follow_their_rows(settings: Any) -> None:
+    settings.SWITCHYARD_QUOTA_WARN, settings.SWITCHYARD_QUOTA_FULL = 70, 100
+    fragments = NamespaceFragments()
+    memo = UsageMemo()
+    (row,) = quota_usage_list(quotas=[_versioned("a", "q", "100m", uid="u", rv="1")], memo=memo)
+    html = fragments.render(cluster="c", row=row, linked=True)
+    assert 'data-resource="requests.cpu" data-used="100m" data-hard="1"' in html
+    assert 'low="70" high="100"' in html and 'href="?cluster=c&amp;namespace=a"' in html
+    assert fragments.render(cluster="c", row=row, linked=False).count("href=") == 0
+    (moved,) = quota_usage_list(quotas=[_versioned("a", "q", "850m", uid="u", rv="2")], memo=memo)
+    assert 'data-used="850m"' in fragments.render(cluster="c", row=moved, linked=True)
+    assert "near limit" in fragments.render(cluster="c", row=moved, linked=True)
