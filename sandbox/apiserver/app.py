@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from sandbox.apiserver import discovery, errors, openapi, resources
+from sandbox.apiserver import discovery, errors, openapi, protobuf, resources
 from sandbox.apiserver.errors import APIError
 from sandbox.apiserver.resources import ResourceType
 from sandbox.apiserver.storage import Entry, Store, decode_continue, dumps, encode_continue
@@ -99,9 +99,23 @@ def _decode_json(data: bytes) -> Any:
     return json.loads(data, parse_constant=_reject_constant)
 
 
-def decode_body(data: bytes, content_type: str) -> Any:
-    """JSON (also when no Content-Type is sent, as `kubectl scale --current-replicas` does) or YAML."""
+def decode_body(data: bytes, content_type: str, rt: ResourceType | None = None) -> Any:
+    """JSON (also when no Content-Type is sent, as `kubectl scale --current-replicas` does), YAML, or
+    protobuf for the kinds `sandbox.apiserver.protobuf` has schemas for (``rt``: the URL's resource)."""
     ctype = content_type.split(";")[0].strip().lower()
+    takes_protobuf = rt is not None and protobuf.supports(rt.group_version, rt.kind)
+    if ctype == protobuf.CONTENT_TYPE:
+        if not takes_protobuf:
+            raise errors.unsupported_media_type(content_type)
+        try:
+            return protobuf.decode_object(data)
+        except KeyError:
+            api_version, kind, _ = protobuf.unwrap(data)
+            raise errors.bad_request(
+                f'no kind "{kind}" is registered for version "{api_version}" in scheme "pkg/api/legacyscheme/scheme.go:30"'
+            ) from None
+        except protobuf.ProtobufError as exc:
+            raise errors.bad_request(f"error decoding request body: {str(exc)[:300]}") from None
     try:
         if ctype in _YAML_TYPES or ctype == "application/apply-patch+yaml":
             value = yaml.safe_load(data.decode("utf-8"))
@@ -111,7 +125,8 @@ def decode_body(data: bytes, content_type: str) -> Any:
             return _decode_json(data)
     except (ValueError, UnicodeDecodeError, yaml.YAMLError, TypeError, RecursionError) as exc:
         raise errors.bad_request(f"error decoding request body: {str(exc)[:300]}") from None
-    raise errors.unsupported_media_type(content_type)
+    accepted = errors.BODY_MEDIA_TYPES + ((protobuf.CONTENT_TYPE,) if takes_protobuf else ())
+    raise errors.unsupported_media_type(content_type, accepted)
 
 
 def _parse_accept_table(accept: str) -> bool:
@@ -371,11 +386,11 @@ class ApiServer:
 
     # -- resources --------------------------------------------------------------------------------
 
-    async def _read_body(self, request: web.Request) -> Any:
+    async def _read_body(self, request: web.Request, rt: ResourceType | None = None) -> Any:
         data = await request.read()
         if not data.strip():
             raise errors.bad_request("the request body is empty")
-        return decode_body(data, request.headers.get("Content-Type", ""))
+        return decode_body(data, request.headers.get("Content-Type", ""), rt)
 
     @staticmethod
     def _dry_run(request: web.Request, body: Any = None) -> bool:
@@ -540,7 +555,7 @@ class ApiServer:
 
     async def _create(self, request: web.Request, route: Route) -> web.Response:
         rt = route.rt
-        body = await self._read_body(request)
+        body = await self._read_body(request, rt)
         if not isinstance(body, dict):
             raise errors.bad_request("the body of the request must be a JSON object")
         self._check_type(rt, body)
@@ -567,7 +582,7 @@ class ApiServer:
     async def _update(self, request: web.Request, route: Route) -> web.Response:
         rt = route.rt
         assert route.name is not None
-        body = await self._read_body(request)
+        body = await self._read_body(request, rt)
         if not isinstance(body, dict):
             raise errors.bad_request("the body of the request must be a JSON object")
         self._check_type(rt, body)
@@ -601,7 +616,7 @@ class ApiServer:
     ) -> Callable[[dict[str, Any]], dict[str, Any]]:
         patching = self.patching
         if patching is None:
-            raise errors.unsupported_media_type(ctype)
+            raise errors.unsupported_media_type(ctype, errors.PATCH_MEDIA_TYPES)
 
         def mutate(current: dict[str, Any]) -> dict[str, Any]:
             try:
@@ -632,7 +647,7 @@ class ApiServer:
         assert route.name is not None
         ctype = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if ctype not in _PATCH_TYPES:
-            raise errors.unsupported_media_type(ctype)
+            raise errors.unsupported_media_type(ctype, errors.PATCH_MEDIA_TYPES)
         patch_body = await self._read_body(request)
         fv = FieldValidation(request.query.get("fieldValidation"))
         dry_run = self._dry_run(request)
@@ -804,7 +819,7 @@ class ApiServer:
         else:
             ctype = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
             if ctype not in _PATCH_TYPES or self.patching is None:
-                raise errors.unsupported_media_type(ctype)
+                raise errors.unsupported_media_type(ctype, errors.PATCH_MEDIA_TYPES)
             patch_body = await self._read_body(request)
             base = self._scale_of(rt, current.obj)
             try:

@@ -103,11 +103,23 @@ def method_not_supported(resource: str, group: str, action: str) -> APIError:
     )
 
 
-def unsupported_media_type(content_type: str) -> APIError:
+BODY_MEDIA_TYPES = ("application/json", "application/yaml")
+PATCH_MEDIA_TYPES = (
+    "application/json-patch+json",
+    "application/merge-patch+json",
+    "application/apply-patch+yaml",
+    "application/strategic-merge-patch+json",
+)
+
+
+def unsupported_media_type(content_type: str, accepted: tuple[str, ...] = BODY_MEDIA_TYPES) -> APIError:
+    """Kubernetes' 415; ``accepted`` lists only what the endpoint really decodes."""
+    del content_type  # Kubernetes does not echo it
     return APIError(
         415,
         "UnsupportedMediaType",
-        f'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got "{content_type}")',
+        "the body of the request was in an unknown format - accepted media types include: "
+        + ", ".join(accepted),
     )
 
 
