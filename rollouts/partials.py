@@ -17,7 +17,7 @@ from rollouts.services import (
     scale_down_pending,
     switch_pending,
 )
-from rollouts.traffic import observed_share
+from rollouts.traffic import CHART_S, CHART_STEP_S, ObservedShare, observed_share
 
 
 def switch_markers(rollout: Rollout, since_s: float = 300.0) -> list[dict[str, Any]]:
@@ -42,12 +42,54 @@ def switch_markers(rollout: Rollout, since_s: float = 300.0) -> list[dict[str, A
     ]
 
 
+TRACK_COLOURS = {"blue": "blue", "green": "green", "stable": "stable", "canary": "canary"}
+
+
+def share_chart(rollout: Rollout, observed: ObservedShare, markers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The observed share per track as stacked CSS columns, actions marked where they happened."""
+    order = [t.value for t in rollout.tracks]
+    colour = {v: TRACK_COLOURS.get(v, f"c{i % 4}") for i, v in enumerate(order)}
+    columns = []
+    for col in observed.columns:
+        left = (col.start - observed.chart_start) / CHART_S * 100
+        segments = [
+            {"track": v, "pct": round(col.shares.get(v, 0.0) * 100, 1), "colour": colour[v]}
+            for v in order
+            if col.shares.get(v)
+        ]
+        words = ", ".join(f"{s['track']} {s['pct']:g} %" for s in segments) or "no answers"
+        if col.failed:
+            words += f", {col.failed} failed"
+        columns.append({"left": round(left, 2), "segments": segments, "title": words, "failed": col.failed})
+    marks = [
+        m | {"left": round((m["t"] - observed.chart_start) / CHART_S * 100, 2)}
+        for m in markers
+        if observed.chart_start <= m["t"] <= observed.chart_start + CHART_S
+    ]
+    now = observed.columns[-1] if observed.columns else None
+    summary = (
+        "Observed share of answers: "
+        + (", ".join(f"{v} {share * 100:.0f} %" for v, share in now.shares.items()) if now else "none yet")
+        + "".join(f"; {m['action']} by {m['actor']} {m['ago']:.0f} s ago" for m in marks)
+    )
+    return {
+        "columns": columns,
+        "marks": marks,
+        "width_pct": round(CHART_STEP_S / CHART_S * 100, 3),
+        "legend": [{"track": v, "colour": colour[v]} for v in order],
+        "summary": summary,
+        "seconds": CHART_S,
+        "step": CHART_STEP_S,
+    }
+
+
 def card_context(rollout: Rollout, *, actor: Actor, cluster: Any) -> dict[str, Any]:
     refusal = rollout_permission(rollout=rollout, actor=actor, cluster=cluster) if cluster is not None else ""
     scale_down = scale_down_pending(rollout)
     pending_switch = switch_pending(rollout)
     plan = canary_plan(rollout)
     observed = observed_share(rollout)
+    markers = switch_markers(rollout)
     seconds_left = None
     if scale_down is not None:
         seconds_left = max(0, round(scale_down.due_at.timestamp() - time.time()))
@@ -65,7 +107,8 @@ def card_context(rollout: Rollout, *, actor: Actor, cluster: Any) -> dict[str, A
             {"track": t, "share": observed.shares.get(t.value), "configured": _configured(rollout, t.value)}
             for t in rollout.tracks
         ],
-        "markers": switch_markers(rollout),
+        "markers": markers,
+        "chart": share_chart(rollout, observed, markers),
         "weight_steps": WEIGHT_STEPS,
         "waiting": rollout.waiting_for(
             scale_down_due_at=scale_down.due_at.timestamp() if scale_down else None,

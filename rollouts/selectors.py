@@ -48,6 +48,7 @@ class Track:
     value: str
     deployment: DeploymentInfo
     template: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # spec.template
+    revision: str = ""  # the Deployment's deployment.kubernetes.io/revision: its current ReplicaSet's
 
     @property
     def name(self) -> str:
@@ -221,14 +222,22 @@ def _matches(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
     return all(labels.get(k) == v for k, v in selector.items())
 
 
+REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+
+
 def _tracks(
-    key: str, base: Mapping[str, str], deployments: Iterable[DeploymentInfo], templates: Mapping[str, Any]
+    key: str,
+    base: Mapping[str, str],
+    deployments: Iterable[DeploymentInfo],
+    templates: Mapping[str, Any],
+    revisions: Mapping[str, str] | None = None,
 ) -> tuple[Track, ...]:
     found: dict[str, Track] = {}
     for d in sorted(deployments, key=lambda d: d.name):
         labels = d.template_labels
         if key in labels and _matches(base, labels) and labels[key] not in found:
-            found[labels[key]] = Track(labels[key], d, templates.get(d.name) or {})
+            revision = (revisions or {}).get(d.name, "")
+            found[labels[key]] = Track(labels[key], d, templates.get(d.name) or {}, revision)
     return tuple(sorted(found.values(), key=lambda t: t.value))
 
 
@@ -238,9 +247,11 @@ def rollout_detect(
     service: ServiceInfo,
     deployments: Iterable[DeploymentInfo],
     templates: Mapping[str, Any] | None = None,
+    revisions: Mapping[str, str] | None = None,
 ) -> Rollout | None:
     """The rollout this Service fronts, or None. `deployments` are the Service's namespace's;
-    `templates` maps a Deployment's name to its spec.template (for quota headroom)."""
+    `templates` maps a Deployment's name to its spec.template (for quota headroom), `revisions` to its
+    deployment.kubernetes.io/revision annotation."""
     selector = service.selector
     if not selector:
         return None
@@ -257,7 +268,7 @@ def rollout_detect(
 
     if key:
         base = {k: v for k, v in selector.items() if k != key}
-        tracks = _tracks(key, base, same_ns, templates)
+        tracks = _tracks(key, base, same_ns, templates, revisions)
         if not tracks:
             return None
         if strategy not in STRATEGIES:
@@ -268,7 +279,7 @@ def rollout_detect(
         # Blue/green: a selector key on which Deployments differ, one of them the selected value.
         for candidate in sorted(selector):
             base = {k: v for k, v in selector.items() if k != candidate}
-            tracks = _tracks(candidate, base, same_ns, templates)
+            tracks = _tracks(candidate, base, same_ns, templates, revisions)
             if len(tracks) >= 2 and any(t.value == selector[candidate] for t in tracks):
                 return build(BLUE_GREEN, candidate, tracks)
     if strategy != BLUE_GREEN:
@@ -277,7 +288,7 @@ def rollout_detect(
         keys = [k for k in CANARY_TRACK_KEYS if k not in selector]
         keys += sorted({k for d in behind for k in d.template_labels} - set(selector) - set(keys))
         for candidate in keys:
-            tracks = _tracks(candidate, selector, behind, templates)
+            tracks = _tracks(candidate, selector, behind, templates, revisions)
             if len(tracks) >= 2:
                 return build(CANARY, candidate, tracks)
     return None
@@ -289,6 +300,7 @@ def rollout_list(
     services: Iterable[ServiceInfo],
     deployments: Iterable[DeploymentInfo],
     templates: Mapping[tuple[str, str], Any] | None = None,
+    revisions: Mapping[tuple[str, str], str] | None = None,
 ) -> list[Rollout]:
     """Every rollout among `services`, sorted by namespace and name."""
     by_ns: dict[str, list[DeploymentInfo]] = {}
@@ -297,8 +309,13 @@ def rollout_list(
     found = []
     for svc in sorted(services, key=lambda s: (s.namespace, s.name)):
         ns_templates = {name: t for (ns, name), t in (templates or {}).items() if ns == svc.namespace}
+        ns_revisions = {name: r for (ns, name), r in (revisions or {}).items() if ns == svc.namespace}
         rollout = rollout_detect(
-            cluster=cluster, service=svc, deployments=by_ns.get(svc.namespace, []), templates=ns_templates
+            cluster=cluster,
+            service=svc,
+            deployments=by_ns.get(svc.namespace, []),
+            templates=ns_templates,
+            revisions=ns_revisions,
         )
         if rollout is not None:
             found.append(rollout)
@@ -337,11 +354,18 @@ def rollouts_get(*, cluster: str, namespace: str | None = None, wait: float = 3.
         or {}
         for o in deployments
     }
+    revisions = {
+        (str(o["metadata"].get("namespace")), str(o["metadata"].get("name"))): str(
+            (o["metadata"].get("annotations") or {}).get(REVISION_ANNOTATION, "")
+        )
+        for o in deployments
+    }
     rollouts = rollout_list(
         cluster=cluster,
         services=map(ServiceInfo.from_obj, services),
         deployments=map(DeploymentInfo.from_obj, deployments),
         templates=templates,
+        revisions=revisions,
     )
     return RolloutsView(cluster=cluster, rollouts=rollouts, connected=connected)
 

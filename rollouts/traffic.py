@@ -4,9 +4,11 @@ stream (shared by every viewer), so the card shows the share that actually moved
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 
@@ -122,30 +124,74 @@ def track_version(rollout: Rollout, value: str) -> str:
     return labels.get("version") or labels.get(rollout.track_key) or value
 
 
+CHART_S = 30.0  # the card's chart: the last 30 s ...
+CHART_STEP_S = 0.5  # ... in half-second columns (five 100 ms buckets each)
+
+
+@dataclass(frozen=True)
+class ShareColumn:
+    start: float  # wall clock
+    answered: int
+    failed: int
+    shares: dict[str, float]  # track value -> share of the answers in the column
+
+
 @dataclass(frozen=True)
 class ObservedShare:
     running: bool
     requests: int
     failed: int
     shares: dict[str, float]  # track value -> share of answers over the last seconds
-    series_starts: tuple[float, ...]
-    series: dict[str, tuple[float | None, ...]]  # track value -> share per second (last minute)
+    columns: tuple[ShareColumn, ...] = ()  # the last CHART_S in CHART_STEP_S columns, oldest first
+    chart_start: float = 0.0
+
+
+def share_columns(
+    window: TrafficWindow, by_version: dict[str, str], *, now: float, last_s: float = CHART_S
+) -> tuple[float, tuple[ShareColumn, ...]]:
+    """(start, columns): closed buckets of the last `last_s` grouped into CHART_STEP_S-wide columns, each
+    version's answers counted under its track (`by_version`); a column without requests is left out."""
+    step = CHART_STEP_S
+    first = (math.floor(now / step) - round(last_s / step)) * step
+    grouped: dict[int, list[Any]] = {}
+    for bucket in window.buckets(after=first, include_open=False):
+        if bucket.start >= first - 1e-9:
+            grouped.setdefault(math.floor(bucket.start / step + 1e-9), []).append(bucket)
+    columns = []
+    for index in sorted(grouped):
+        counts: dict[str, int] = {}
+        answered = failed = 0
+        for bucket in grouped[index]:
+            answered += bucket.answered
+            failed += bucket.failed
+            for version, n in bucket.by_version().items():
+                track = by_version.get(version, version)
+                counts[track] = counts.get(track, 0) + n
+        if answered or failed:
+            shares = {t: n / answered for t, n in sorted(counts.items())} if answered else {}
+            columns.append(ShareColumn(index * step, answered, failed, shares))
+    return first, tuple(columns)
 
 
 def observed_share(rollout: Rollout, *, last_s: float = RECENT_S) -> ObservedShare:
     window = rollout_window(rollout)
     if window is None:
-        return ObservedShare(False, 0, 0, {}, (), {})
-    recent = window.share_since(time.time() - last_s)
+        return ObservedShare(False, 0, 0, {})
+    now = time.time()
+    recent = window.share_since(now - last_s)
     by_version = {track_version(rollout, t.value): t.value for t in rollout.tracks}
-    snap = window.snapshot(60.0)
+    requests = failed = 0
+    for bucket in window.buckets(after=now - 60.0):
+        requests += bucket.requests
+        failed += bucket.failed
+    chart_start, columns = share_columns(window, by_version, now=now)
     return ObservedShare(
         running=True,
-        requests=snap.requests,
-        failed=snap.failed,
+        requests=requests,
+        failed=failed,
         shares={by_version.get(v, v): share for v, share in recent.items()},
-        series_starts=snap.starts,
-        series={by_version.get(v, v): column for v, column in snap.shares.items()},
+        columns=columns,
+        chart_start=chart_start,
     )
 
 

@@ -36,6 +36,9 @@ def test_list_card_and_partials(
     card = client.get(f"/rollouts/{bg_namespace}/greet-bg/", HTTP_HX_REQUEST="true").content.decode()
     assert card.lstrip().startswith('<article id="rollout-card"') and "<html" not in card
     assert "app: blue → green" in card and loaded.versions_token() in card
+    # The ReplicaSet revision the Deployment controller annotated, and the honest pick_first note.
+    assert loaded.track("blue").revision == "1" and '<td class="revision">1</td>' in card  # type: ignore[union-attr]
+    assert 'id="pick-first-note"' in card and "existing connections stay on the old pods" in card
     full = client.get(f"/rollouts/{bg_namespace}/greet-bg/").content.decode()
     assert "<html" in full and "ws-connect" in full
 
