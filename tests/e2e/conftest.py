@@ -80,10 +80,7 @@ class Cluster:
         return self.sandbox.kubectl(*args, input=input, check=check, timeout=timeout).stdout
 
     def create_namespace(self, name: str) -> None:
-        # From a manifest: `kubectl create namespace` posts protobuf, which the sandbox refuses (415).
-        self.kubectl(
-            "create", "-f", "-", input=f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n"
-        )
+        self.kubectl("create", "namespace", name)
 
     def get_json(self, *args: str) -> Any:
         return json.loads(self.kubectl("get", *args, "-o", "json"))
