@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -250,3 +252,103 @@ def test_logs_read_what_the_kubelet_writes(sandbox: SandboxProcess, namespace: s
     assert k("logs", "talker") == "hello\nworld\n"
     assert k("logs", "talker", "--tail=1") == "world\n"
     assert k("logs", "talker", "--timestamps").startswith("2026-01-01T00:00:00.000000001Z hello")
+
+
+def _get(k: Callable[..., str], kind: str, name: str) -> dict[str, Any]:
+    obj: dict[str, Any] = json.loads(k("get", kind, name, "-o", "json"))
+    return obj
+
+
+def test_builtin_creators_post_protobuf_and_the_objects_read_back(
+    sandbox: SandboxProcess, namespace: str, k: Callable[..., str]
+) -> None:
+    """kubectl's typed creators send application/vnd.kubernetes.protobuf; every field they set survives."""
+    ns = f"{namespace}-pb"
+    verbose = sandbox.kubectl("create", "namespace", ns, "-v=8")
+    assert "Content-Type: application/vnd.kubernetes.protobuf" in verbose.stderr  # really protobuf
+    try:
+        assert json.loads(sandbox.kubectl("get", "namespace", ns, "-o", "json").stdout)["status"] == {
+            "phase": "Active"
+        }
+    finally:
+        sandbox.kubectl("delete", "namespace", ns, "--wait=false")
+
+    k("create", "configmap", "cm", "--from-literal=a=1", "--from-literal=b=two words")
+    assert _get(k, "configmap", "cm")["data"] == {"a": "1", "b": "two words"}
+
+    k("create", "secret", "generic", "pw", "--from-literal=user=admin", "--from-literal=pass=s3cr=t")
+    secret = _get(k, "secret", "pw")
+    assert secret["type"] == "Opaque"
+    assert secret["data"] == {"user": "YWRtaW4=", "pass": "czNjcj10"}  # base64 of the bytes
+
+    k("create", "serviceaccount", "robot")
+    assert _get(k, "serviceaccount", "robot")["metadata"]["namespace"] == namespace
+
+    k("create", "deployment", "web", "--image=nginx", "--replicas=2", "--port=80")
+    k("create", "deployment", "cmd", "--image=busybox", "--", "sleep", "300")
+    web = _get(k, "deployment", "web")
+    assert web["spec"]["replicas"] == 2
+    assert web["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+    assert web["spec"]["template"]["metadata"]["labels"] == {"app": "web"}
+    (container,) = web["spec"]["template"]["spec"]["containers"]
+    assert (container["name"], container["image"]) == ("nginx", "nginx")
+    assert container["ports"] == [{"containerPort": 80, "protocol": "TCP"}]
+    (cmd,) = _get(k, "deployment", "cmd")["spec"]["template"]["spec"]["containers"]
+    assert cmd["command"] == ["sleep", "300"]
+
+    k("create", "service", "clusterip", "web", "--tcp=80:8080")
+    svc = _get(k, "service", "web")
+    assert svc["spec"]["type"] == "ClusterIP" and svc["spec"]["selector"] == {"app": "web"}
+    assert svc["spec"]["ports"] == [{"name": "80-8080", "port": 80, "protocol": "TCP", "targetPort": 8080}]
+    assert svc["spec"]["clusterIP"]  # allocated, as for JSON
+
+    k("create", "quota", "q", "--hard=pods=5,configmaps=10")
+    assert _get(k, "resourcequota", "q")["spec"]["hard"] == {"pods": "5", "configmaps": "10"}
+
+    k("create", "role", "reader", "--verb=get,list", "--resource=pods,deployments.apps")
+    assert _get(k, "role", "reader")["rules"] == [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]},
+    ]
+    k(
+        "create",
+        "rolebinding",
+        "reader",
+        "--role=reader",
+        "--user=alice",
+        f"--serviceaccount={namespace}:robot",
+    )
+    binding = _get(k, "rolebinding", "reader")
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"}
+    assert binding["subjects"] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"},
+        {"kind": "ServiceAccount", "name": "robot", "namespace": namespace},
+    ]
+
+    k("create", "ingress", "web", "--rule=web.example/api*=web:80", "--default-backend=web:80")
+    spec = _get(k, "ingress", "web")["spec"]
+    assert spec["defaultBackend"] == {"service": {"name": "web", "port": {"number": 80}}}
+    assert spec["rules"] == [
+        {
+            "host": "web.example",
+            "http": {
+                "paths": [
+                    {
+                        "path": "/api",
+                        "pathType": "Prefix",
+                        "backend": {"service": {"name": "web", "port": {"number": 80}}},
+                    }
+                ]
+            },
+        }
+    ]
+
+    # The Deployment's pods appear: the controllers saw an ordinary object.
+    deadline = time.monotonic() + 30
+    while True:
+        pods = json.loads(k("get", "pods", "-l", "app=web", "-o", "json"))["items"]
+        if len(pods) == 2:
+            break
+        assert time.monotonic() < deadline, f"{len(pods)} web pods after 30s"
+        time.sleep(0.2)
+    assert {p["spec"]["containers"][0]["image"] for p in pods} == {"nginx"}
