@@ -176,9 +176,13 @@ def build_balancer(args: argparse.Namespace) -> Balancer:
             dns_server=args.dns_server or None,
             min_resolution_interval_ms=args.dns_min_resolution_ms,
         )
+    # The balancer's own address is a cluster DNS name too (lookaside-svc.<ns>.svc.cluster.local).
+    lookaside = args.lookaside
+    if args.dns_server:
+        lookaside = dns_target(*split_hostport(lookaside, 50055), args.dns_server)
     if args.lookaside_variant == "watch":
-        return LookasideWatch(args.lookaside, args.service, args.namespace)
-    return LookasideResolve(args.lookaside, args.service, args.namespace, args.routing)
+        return LookasideWatch(lookaside, args.service, args.namespace)
+    return LookasideResolve(lookaside, args.service, args.namespace, args.routing)
 
 
 def create_app(make_balancer: Callable[[], Balancer], *, deadline: float = 2.0) -> web.Application:
