@@ -213,18 +213,59 @@ def _best_effort(pod_spec: Mapping[str, Any]) -> bool:
     return not any(_resource_list(c, "requests") or _resource_list(c, "limits") for c in containers)
 
 
-def quota_matches_pod(scopes: Sequence[str], pod_spec: Mapping[str, Any]) -> bool:
-    """Every scope must match the pod (Terminating, NotTerminating, BestEffort, NotBestEffort, PriorityClass)."""
-    terminating = pod_spec.get("activeDeadlineSeconds") is not None
-    best_effort = _best_effort(pod_spec)
-    matched = {
-        "Terminating": terminating,
-        "NotTerminating": not terminating,
-        "BestEffort": best_effort,
-        "NotBestEffort": not best_effort,
-        "PriorityClass": bool(pod_spec.get("priorityClassName")),
-    }
-    return all(matched.get(s, False) for s in scopes)
+@dataclass(frozen=True)
+class ScopeTerm:
+    """One of a ResourceQuota's scopes: from spec.scopes (operator Exists) or spec.scopeSelector."""
+
+    scope: str  # Terminating, NotTerminating, BestEffort, NotBestEffort, PriorityClass, …
+    operator: str = "Exists"  # In, NotIn, Exists, DoesNotExist
+    values: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        if self.operator == "Exists":
+            return self.scope
+        if self.operator in ("In", "NotIn"):
+            return f"{self.scope} {self.operator} ({', '.join(self.values)})"
+        return f"{self.scope} {self.operator}"
+
+    def matches(self, pod_spec: Mapping[str, Any]) -> bool:
+        if self.scope == "PriorityClass":
+            pc = pod_spec.get("priorityClassName") or ""
+            return {
+                "Exists": bool(pc),
+                "DoesNotExist": not pc,
+                "In": pc in self.values,
+                "NotIn": pc not in self.values,
+            }.get(self.operator, False)
+        terminating = pod_spec.get("activeDeadlineSeconds") is not None
+        best_effort = _best_effort(pod_spec)
+        matched = {
+            "Terminating": terminating,
+            "NotTerminating": not terminating,
+            "BestEffort": best_effort,
+            "NotBestEffort": not best_effort,
+        }.get(self.scope, False)
+        return not matched if self.operator == "DoesNotExist" else matched
+
+
+def quota_scope_terms(quota: ResourceQuotaInfo | Mapping[str, Any]) -> tuple[ScopeTerm, ...]:
+    """spec.scopes and spec.scopeSelector's matchExpressions (a parsed ResourceQuotaInfo has scopes only)."""
+    if isinstance(quota, ResourceQuotaInfo):
+        return tuple(ScopeTerm(s) for s in quota.scopes)
+    spec = quota.get("spec") or {}
+    terms = [ScopeTerm(str(s)) for s in spec.get("scopes") or [] if isinstance(s, str)]
+    selector = spec.get("scopeSelector") or {}
+    for expr in _dicts(selector.get("matchExpressions") if isinstance(selector, Mapping) else None):
+        values = tuple(str(v) for v in expr.get("values") or [])
+        terms.append(ScopeTerm(str(expr.get("scopeName", "")), str(expr.get("operator", "")), values))
+    return tuple(terms)
+
+
+def quota_matches_pod(scopes: Sequence[str | ScopeTerm], pod_spec: Mapping[str, Any]) -> bool:
+    """Every scope must match the pod (Terminating, NotTerminating, BestEffort, NotBestEffort, PriorityClass);
+    a plain name is spec.scopes' form (operator Exists)."""
+    return all((ScopeTerm(s) if isinstance(s, str) else s).matches(pod_spec) for s in scopes)
 
 
 # -- headroom ---------------------------------------------------------------------------------------
@@ -354,9 +395,10 @@ def headroom_compute(
     spec = pod_spec_defaulted(pod_template, list(limitranges))
     per_pod = pod_usage(spec)
     rows: list[QuotaHeadroom] = []
-    for info in sorted(map(_quota_info, quotas), key=lambda i: i.ref.name):
+    pairs = sorted(((_quota_info(q), quota_scope_terms(q)) for q in quotas), key=lambda p: p[0].ref.name)
+    for info, terms in pairs:
         hard = {k: q for k, v in info.hard.items() if pod_tracked(k) and (q := _q(v)) is not None}
-        applies = bool(hard) and quota_matches_pod(info.scopes, spec)
+        applies = bool(hard) and quota_matches_pod(terms, spec)
         resources = tuple(
             ResourceHeadroom(
                 resource=name,
@@ -370,7 +412,7 @@ def headroom_compute(
         rows.append(
             QuotaHeadroom(
                 quota=info.ref.name,
-                scopes=info.scopes,
+                scopes=tuple(t.text for t in terms),
                 applies=applies,
                 resources=resources if applies else (),
                 missing=missing,

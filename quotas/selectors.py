@@ -17,7 +17,7 @@ from dashboard.selectors import ClusterStatus
 from kube.types import EventInfo, LimitRangeInfo, NamespaceInfo, ReplicaSetInfo, ResourceQuotaInfo
 from kube.watching import Informer
 from quantities import Quantity, QuantityError, format_human, parse_quantity
-from quotas.headroom import Headroom, defaults_applied, headroom_compute
+from quotas.headroom import Headroom, defaults_applied, headroom_compute, quota_scope_terms
 from quotas.refusals import QuotaRefusal, refusal_parse
 
 ALL_NAMESPACES = ""
@@ -114,12 +114,15 @@ class NamespaceUsage:
         return int(self.fullest * 100)
 
 
-def quota_usage(quota: ResourceQuotaInfo, *, warn: int, full: int) -> QuotaUsage:
+def quota_usage(quota: ResourceQuotaInfo | Mapping[str, Any], *, warn: int, full: int) -> QuotaUsage:
+    """One quota's bars; its scopes as words (spec.scopes and spec.scopeSelector: `PriorityClass In (high)`)."""
+    info = quota if isinstance(quota, ResourceQuotaInfo) else ResourceQuotaInfo.from_obj(quota)
     bars = tuple(
-        usage_bar(name, quota.used.get(name, "0"), hard, warn=warn, full=full)
-        for name, hard in sorted(quota.hard.items())
+        usage_bar(name, info.used.get(name, "0"), hard, warn=warn, full=full)
+        for name, hard in sorted(info.hard.items())
     )
-    return QuotaUsage(name=quota.ref.name, namespace=quota.ref.namespace, scopes=quota.scopes, bars=bars)
+    scopes = tuple(t.text for t in quota_scope_terms(quota))
+    return QuotaUsage(name=info.ref.name, namespace=info.ref.namespace, scopes=scopes, bars=bars)
 
 
 class UsageMemo:
@@ -178,8 +181,7 @@ def quota_usage_list(
         version = (warn, full, tuple(versions)) if memo is not None and None not in versions else None
         row = memo.get(ns, version) if memo is not None and version is not None else None
         if row is None:
-            infos = (o if isinstance(o, ResourceQuotaInfo) else ResourceQuotaInfo.from_obj(o) for o in objs)
-            usages = sorted((quota_usage(i, warn=warn, full=full) for i in infos), key=lambda q: q.name)
+            usages = sorted((quota_usage(o, warn=warn, full=full) for o in objs), key=lambda q: q.name)
             row = NamespaceUsage(ns, tuple(usages), warn=warn, full=full)
             if memo is not None and version is not None:
                 memo.put(ns, version, row)

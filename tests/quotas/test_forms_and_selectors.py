@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from dashboard.selectors import ClusterStatus
 from quotas.forms import PRESETS, LimitRangeForm
 from quotas.partials import NamespaceFragments
-from quotas.selectors import FULL, OK, WARNING, UsageMemo, held_back_list, quota_usage_list
+from quotas.selectors import FULL, OK, WARNING, QuotaPage, UsageMemo, held_back_list, quota_usage_list
 
 BASE = {"cluster": "c", "namespace": "n", "name": "limits-quota", "type": "Container"}
 
@@ -198,3 +199,27 @@ def test_rendered_articles_follow_their_rows(settings: Any) -> None:
     (moved,) = quota_usage_list(quotas=[_versioned("a", "q", "850m", uid="u", rv="2")], memo=memo)
     assert 'data-used="850m"' in fragments.render(cluster="c", row=moved, linked=True)
     assert "near limit" in fragments.render(cluster="c", row=moved, linked=True)
+
+
+def test_scopes_and_the_summary_line() -> None:
+    scoped = quota("a", "be", {"pods": "2"}, {"pods": "2"})
+    scoped["spec"]["scopes"] = ["BestEffort"]
+    selected = quota("b", "high", {"requests.cpu": "1"}, {"requests.cpu": "900m"})
+    selected["spec"]["scopeSelector"] = {
+        "matchExpressions": [{"scopeName": "PriorityClass", "operator": "In", "values": ["high", "critical"]}]
+    }
+    rows = quota_usage_list(quotas=[scoped, selected, quota("c", "q", {"pods": "9"}, {"pods": "1"})])
+    assert [(r.namespace, r.quotas[0].scopes) for r in rows] == [
+        ("a", ("BestEffort",)),
+        ("b", ("PriorityClass In (high, critical)",)),
+        ("c", ()),
+    ]
+    html = NamespaceFragments().render(cluster="x", row=rows[1], linked=False)
+    assert '<small class="scopes">scopes: PriorityClass In (high, critical)</small>' in html
+    status = ClusterStatus(True, True, None, None, "")
+    page = QuotaPage(
+        cluster="x", namespace="", clusters=["x"], namespaces=["a", "b", "c"], status=status, usage=rows
+    )
+    assert page.summary == (
+        "3 ResourceQuotas in 3 namespaces: 1 resource full, 1 near the limit; 0 workloads held back."
+    )

@@ -230,3 +230,34 @@ def test_fits_exactly_when_max_replicas_allows(
         namespace="n", pod_template=t, replicas=h.max_replicas + 1, limitranges=[], quotas=[q]
     )
     assert not over.fits
+
+
+def test_scope_selector_limits_only_the_pods_it_selects() -> None:
+    high_only = quota(
+        "high",
+        {"pods": "1"},
+        {"pods": "1"},
+        scopeSelector={
+            "matchExpressions": [{"scopeName": "PriorityClass", "operator": "In", "values": ["high"]}]
+        },
+    )
+    plain = headroom_compute(
+        namespace="n", pod_template=HELLOWORLD, replicas=1, limitranges=[], quotas=[high_only]
+    )
+    assert plain.fits and not plain.quotas[0].applies
+    assert plain.quotas[0].scopes == ("PriorityClass In (high)",)
+    urgent = {**HELLOWORLD, "spec": {**HELLOWORLD["spec"], "priorityClassName": "high"}}
+    h = headroom_compute(namespace="n", pod_template=urgent, replicas=1, limitranges=[], quotas=[high_only])
+    assert not h.fits and "high: pods needs 1 more, only 0 free (1/1 used)" in h.message
+    not_best_effort = quota(
+        "nbe",
+        {"pods": "0"},
+        {"pods": "0"},
+        scopeSelector={"matchExpressions": [{"scopeName": "BestEffort", "operator": "DoesNotExist"}]},
+    )
+    assert not headroom_compute(
+        namespace="n", pod_template=HELLOWORLD, replicas=1, limitranges=[], quotas=[not_best_effort]
+    ).fits
+    assert headroom_compute(
+        namespace="n", pod_template=NGINX, replicas=1, limitranges=[], quotas=[not_best_effort]
+    ).fits
