@@ -589,7 +589,7 @@ class ApiServer:
         fv = FieldValidation(request.query.get("fieldValidation"))
         fv.check(rt, body)
         _check_metadata_types(body)
-        sub = "status" if route.sub == "status" else None
+        sub = route.sub if route.sub in ("status", "finalize") else None
         if route.sub == "finalize":
             body = self._finalize_body(route, body)
         entry = await self.store.update_entry(

@@ -141,6 +141,28 @@ _COLUMNS: dict[str, list[dict[str, Any]]] = {
         _AGE,
     ],
     "namespaces": [_NAME, _col("Status", "string", "The status of the namespace"), _AGE],
+    "endpointslices": [
+        _NAME,
+        _col(
+            "AddressType",
+            "string",
+            "addressType specifies the type of address carried by this EndpointSlice. All addresses in "
+            "this slice must be the same type. This field is immutable after creation.",
+        ),
+        _col(
+            "Ports",
+            "string",
+            "ports specifies the list of network ports exposed by each endpoint in this slice. Each port "
+            'must have a unique name. When a port is defined with a nil port value, it indicates "all ports".',
+        ),
+        _col(
+            "Endpoints",
+            "string",
+            "endpoints is a list of unique endpoints in this slice. Each slice may include a maximum of "
+            "1000 endpoints.",
+        ),
+        _AGE,
+    ],
     "configmaps": [
         _NAME,
         _col("Data", "string", "Data contains the configuration data."),
@@ -607,6 +629,39 @@ def _endpoints_row(obj: dict[str, Any], now: datetime | None) -> Row:
     return [_name(obj), format_endpoints(obj), format_age(_get(obj, "metadata", "creationTimestamp"), now)]
 
 
+def _list_with_more(items: list[str], most: int = 3) -> str:
+    """listWithMoreString: the first three, ` + N more...` after them, `<unset>` for none."""
+    if len(items) > most:
+        return f"{','.join(items[:most])} + {len(items) - most} more..."
+    return ",".join(items) or "<unset>"
+
+
+def _endpointslice_row(obj: dict[str, Any], now: datetime | None) -> Row:
+    """printEndpointSlice: formatDiscoveryPorts (port, else name, else `*`) and every endpoint address."""
+    ports = []
+    for port in _list(obj.get("ports")):
+        number, name = _get(port, "port"), _get(port, "name")
+        if isinstance(number, int) and not isinstance(number, bool):
+            ports.append(str(number))
+        elif isinstance(name, str):
+            ports.append(name)
+        else:
+            ports.append("*")
+    addresses = [
+        address
+        for endpoint in _list(obj.get("endpoints"))
+        for address in _list(_get(endpoint, "addresses"))
+        if isinstance(address, str)
+    ]
+    return [
+        _name(obj),
+        _str(obj.get("addressType")),
+        _list_with_more(ports),
+        _list_with_more(addresses),
+        format_age(_get(obj, "metadata", "creationTimestamp"), now),
+    ]
+
+
 def _namespace_row(obj: dict[str, Any], now: datetime | None) -> Row:
     return [
         _name(obj),
@@ -768,6 +823,7 @@ _ROWS: dict[str, Callable[[dict[str, Any], datetime | None], Row]] = {
     "replicasets": _replicaset_row,
     "services": _service_row,
     "endpoints": _endpoints_row,
+    "endpointslices": _endpointslice_row,
     "namespaces": _namespace_row,
     "configmaps": _configmap_row,
     "secrets": _secret_row,

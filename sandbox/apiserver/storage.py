@@ -7,7 +7,7 @@ Internal API (all coroutines unless noted; `resource` is the plural, e.g. ``"pod
     obj          = await store.get(resource, namespace, name)          # a private copy; APIError 404
     items, rv    = await store.list(resource, namespace, label_selector=None, field_selector=None)
     obj          = await store.create(resource, obj, namespace=ns, user=SYSTEM, dry_run=False)
-    obj          = await store.update(resource, obj, subresource=None | "status", user=..., dry_run=...)
+    obj          = await store.update(resource, obj, subresource=None | "status" | "finalize", user=..., dry_run=...)
     obj          = await store.patch(resource, namespace, name, mutate, subresource=None, ...)
     obj          = await store.delete(resource, namespace, name, grace_period_seconds=None,
                                       propagation_policy=None, preconditions=None, user=..., dry_run=...)
@@ -21,7 +21,8 @@ Internal API (all coroutines unless noted; `resource` is the plural, e.g. ``"pod
 new global resourceVersion together (a SIGKILL loses nothing committed and never leaves half a write).
 ``patch``'s ``mutate(copy_of_current) -> new`` is re-run if another write lands while admission awaits,
 like Kubernetes' patch retry. Status writes (``subresource="status"``) change only ``status``; main
-writes keep the stored ``status`` for kinds with a status subresource.
+writes keep the stored ``status`` for kinds with a status subresource. A Namespace's ``spec.finalizers``
+changes only through ``subresource="finalize"`` (``PUT …/namespaces/x/finalize``).
 
 Watch events (ADDED/MODIFIED/DELETED) are produced once per committed write, in resourceVersion order,
 kept in a window of the last ``watch_window`` events for resuming (older → 410 Expired), and fanned out
@@ -513,7 +514,8 @@ class Store:
         else:
             meta.pop("namespace", None)
         if not meta.get("name") and isinstance(meta.get("generateName"), str) and meta["generateName"]:
-            meta["name"] = meta["generateName"] + _random_suffix(5)
+            # As Kubernetes' SimpleNameGenerator: the prefix cut to 58 characters, 5 random ones after.
+            meta["name"] = meta["generateName"][:58] + _random_suffix(5)
         for server_field in (
             "uid",
             "resourceVersion",
@@ -867,7 +869,8 @@ class Store:
                     new["status"] = copy.deepcopy(old["status"])
                 else:
                     new.pop("status", None)
-            if rt.plural == "namespaces":
+            if rt.plural == "namespaces" and subresource != "finalize":
+                # As Kubernetes: only the finalize subresource changes spec.finalizers.
                 new["spec"] = copy.deepcopy(old.get("spec", {}))
             _apply_defaults(rt.plural, new)
             if rt.plural == "services":

@@ -403,11 +403,9 @@ def _name_fn(resource: str) -> NameFn:
     return dns1123_subdomain_errors
 
 
-def _mask_trailing_dash(name: str) -> str:
-    # apimachinery's maskTrailingDash, quirk included: it replaces the last two characters.
-    if len(name) > 1 and name.endswith("-"):
-        return name[:-2] + "a"
-    return name
+# Kubernetes' name generator: at most 63 - 5 characters of the prefix, then 5 random ones.
+GENERATED_SUFFIX_LEN = 5
+GENERATED_PREFIX_MAX = 63 - GENERATED_SUFFIX_LEN
 
 
 def _labels(c: _Check, labels: dict[str, str], path: str) -> None:
@@ -440,10 +438,12 @@ def _metadata(c: _Check, resource: str, obj: dict[str, Any], path: str = "metada
         return
     name_fn = _name_fn(resource)
     generate = c.text(meta, "generateName", f"{path}.generateName")
-    if generate:
-        for msg in name_fn(_mask_trailing_dash(generate)):
-            c.add(invalid(f"{path}.generateName", generate, msg))
     name = c.text(meta, "name", f"{path}.name")
+    if generate and not name:
+        # Kubernetes validates the name generated from the prefix, not the prefix: "web." is a fine
+        # prefix for "web.x7k2p". Before the server has generated it, check a stand-in of that shape.
+        for msg in name_fn(generate[:GENERATED_PREFIX_MAX] + "x" * GENERATED_SUFFIX_LEN):
+            c.add(invalid(f"{path}.generateName", generate, msg))
     if not name:
         # The server fills name from generateName; validating before that must not fail for it.
         if not generate and isinstance(meta.get("name"), str | type(None)):

@@ -481,3 +481,85 @@ def test_table_output_for_lists_and_items(sandbox: SandboxProcess, namespace: st
         sandbox.request("GET", f"/api/v1/namespaces/{namespace}/configmaps/t", headers=accept).data
     )
     assert one["kind"] == "Table" and len(one["rows"]) == 1
+
+
+def test_generate_name_is_validated_as_the_generated_name(sandbox: SandboxProcess, namespace: str) -> None:
+    # client-go's event recorder style: the prefix ends in "." and the generated name is valid.
+    event = {
+        "metadata": {"generateName": "web."},
+        "involvedObject": {"kind": "Pod", "name": "web", "namespace": namespace},
+        "reason": "Tested",
+        "message": "generateName ending in a dot",
+        "type": "Normal",
+    }
+    made = sandbox.request("POST", f"/api/v1/namespaces/{namespace}/events", event)
+    assert made.status == 201, made.data
+    name = json.loads(made.data)["metadata"]["name"]
+    assert name.startswith("web.") and len(name) == len("web.") + 5
+    # A prefix whose generated name can never be valid is still refused.
+    bad = sandbox.request(
+        "POST", f"/api/v1/namespaces/{namespace}/configmaps", {"metadata": {"generateName": "Bad_"}}
+    )
+    assert bad.status == 422, bad.data
+    # Long prefixes are cut so that the generated name fits in 63 characters.
+    long = sandbox.request(
+        "POST",
+        f"/api/v1/namespaces/{namespace}/services",
+        {"metadata": {"generateName": "s" * 70}, "spec": {"ports": [{"port": 80}]}},
+    )
+    assert long.status == 201, long.data
+    assert len(json.loads(long.data)["metadata"]["name"]) == 63
+
+
+def test_put_finalize_updates_namespace_spec_finalizers(sandbox: SandboxProcess) -> None:
+    name = f"fin-{uuid.uuid4().hex[:8]}"
+    assert sandbox.request("POST", "/api/v1/namespaces", {"metadata": {"name": name}}).status == 201
+    ns = json.loads(sandbox.request("GET", f"/api/v1/namespaces/{name}").data)
+    assert ns["spec"]["finalizers"] == ["kubernetes"]
+    ns["spec"]["finalizers"] = ["kubernetes", "example.com/hold"]
+    # A plain update leaves spec.finalizers alone, as in Kubernetes.
+    plain = sandbox.request("PUT", f"/api/v1/namespaces/{name}", ns)
+    assert plain.status == 200 and json.loads(plain.data)["spec"]["finalizers"] == ["kubernetes"]
+    ns = json.loads(plain.data)
+    ns["spec"]["finalizers"] = ["kubernetes", "example.com/hold"]
+    fin = sandbox.request("PUT", f"/api/v1/namespaces/{name}/finalize", ns)
+    assert fin.status == 200, fin.data
+    assert json.loads(fin.data)["spec"]["finalizers"] == ["kubernetes", "example.com/hold"]
+    got = json.loads(sandbox.request("GET", f"/api/v1/namespaces/{name}").data)
+    assert got["spec"]["finalizers"] == ["kubernetes", "example.com/hold"]
+    got["spec"]["finalizers"] = []
+    assert sandbox.request("PUT", f"/api/v1/namespaces/{name}/finalize", got).status == 200
+    assert sandbox.request("DELETE", f"/api/v1/namespaces/{name}").status in (200, 202)
+    deadline = time.monotonic() + 15
+    while sandbox.request("GET", f"/api/v1/namespaces/{name}").status != 404:
+        assert time.monotonic() < deadline, "namespace never went away"
+        time.sleep(0.1)
+
+
+def test_endpointslices_table_like_kubernetes(sandbox: SandboxProcess, namespace: str) -> None:
+    path = f"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices"
+    slices: list[dict[str, Any]] = [
+        {
+            "metadata": {"name": "four", "labels": {"t": "eps"}},
+            "addressType": "IPv4",
+            "ports": [{"name": "http", "port": 80}, {"name": "named"}, {}, {"port": 9}],
+            "endpoints": [{"addresses": [f"10.0.0.{i}"]} for i in range(1, 5)],
+        },
+        {"metadata": {"name": "none", "labels": {"t": "eps"}}, "addressType": "IPv4", "endpoints": []},
+    ]
+    for body in slices:
+        assert sandbox.request("POST", path, body).status == 201
+    accept = {"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"}
+    table = json.loads(sandbox.request("GET", path + "?labelSelector=t%3Deps", headers=accept).data)
+    assert [c["name"] for c in table["columnDefinitions"]] == [
+        "Name",
+        "AddressType",
+        "Ports",
+        "Endpoints",
+        "Age",
+    ]
+    rows = {row["cells"][0]: row["cells"][1:4] for row in table["rows"]}
+    assert rows == {
+        "four": ["IPv4", "80,named,* + 1 more...", "10.0.0.1,10.0.0.2,10.0.0.3 + 1 more..."],
+        "none": ["IPv4", "<unset>", "<unset>"],
+    }
