@@ -14,7 +14,7 @@ from channels.layers import get_channel_layer
 
 from dashboard import hub
 from rollouts import services
-from rollouts.partials import rollout_card_render
+from rollouts.partials import rollout_card_render, rollout_tick_render
 from rollouts.selectors import rollout_get
 from rollouts.services import Actor
 
@@ -108,21 +108,24 @@ class RolloutConsumer(AsyncWebsocketConsumer):
             await self._send_render()
 
     async def _tick(self) -> None:
-        # The traffic share and the scale-down countdown move without any watch event.
+        # The traffic share and the scale-down countdown move without any watch event: only they are
+        # re-sent, so an open confirmation in the card stays open.
         while True:
             await asyncio.sleep(TRAFFIC_EVERY_S)
-            await self._send_render()
+            await self._send_render(tick=True)
 
-    async def _send_render(self) -> None:
-        html = await database_sync_to_async(self._render)()
+    async def _send_render(self, *, tick: bool = False) -> None:
+        html = await database_sync_to_async(self._render)(tick)
         if html:
             await self.send(text_data=html)
 
-    def _render(self) -> str:
+    def _render(self, tick: bool = False) -> str:
         rollout = rollout_get(cluster=self.cluster, namespace=self.namespace, name=self.name, wait=0.0)
         if rollout is None:
             return ""
         cluster = hub.get_hub().clusters.get(self.cluster)
+        if tick:
+            return rollout_tick_render(rollout, actor=self.actor, cluster=cluster)
         return rollout_card_render(rollout, actor=self.actor, cluster=cluster, oob=True)
 
 

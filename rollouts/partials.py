@@ -135,3 +135,12 @@ def rollout_card_render(rollout: Rollout, *, actor: Actor, cluster: Any, oob: bo
     context = card_context(rollout, actor=actor, cluster=cluster) | {"oob": oob}
     html: str = render_to_string("rollouts/partials/rollout-card.html", context)
     return html
+
+
+def rollout_tick_render(rollout: Rollout, *, actor: Actor, cluster: Any) -> str:
+    """What moves without any watch event: the traffic section and the countdown, swapped out of band
+    by id, so the rest of the card (an open confirmation, a typed weight) is left alone between changes."""
+    context = card_context(rollout, actor=actor, cluster=cluster) | {"oob": True}
+    html: str = render_to_string("rollouts/partials/traffic.html", context)
+    html += render_to_string("rollouts/partials/countdown.html", context)
+    return html
