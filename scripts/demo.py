@@ -8,7 +8,10 @@ the workloads):
                              seed's quota namespace (resource_quota, dep_without_quota, dep_with_quota —
                              not the LimitRange: applying it is the demo's moment)
 3. ``wait_greet_ready``      the greet pods Ready and the Ingress answering for ``greet.com``
-4. ``print_instructions``    the ready-to-paste curl through the Ingress and ``export KUBECONFIG=…``
+4. ``start_dashboard``       ``manage.py migrate``, the demo operator (its password printed once, on the run
+                             that creates it), then daphne on 127.0.0.1:8000 watching the sandbox
+5. ``print_instructions``    the dashboard URL, the ready-to-paste curl through the Ingress and
+                             ``export KUBECONFIG=…``
 
 Ctrl-C (or the sandbox exiting) stops everything: ``sandbox down`` stops the pods with it.
 """
@@ -19,6 +22,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -31,6 +35,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = ROOT / "state" / "sandbox"
+DASHBOARD_DIR = ROOT / "state" / "dashboard"
+DASHBOARD_ADDRESS = ("127.0.0.1", 8000)
+DEMO_USER = "demo"
 WORKLOADS = ("deploy/greet", "deploy/bluegreen", "deploy/canary")
 QUOTA_FILES = (
     "deploy/quota/resource_quota.yaml",
@@ -57,6 +64,10 @@ class Sandbox:
     kubeconfig: Path = field(default_factory=Path)
     dns: str = ""
     ingress: str = ""
+    # Processes started after the sandbox (the dashboard), stopped before it.
+    children: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    dashboard_url: str = ""
+    credentials: str = ""
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
@@ -123,6 +134,8 @@ def _wait_up(sandbox: Sandbox, log_path: Path, timeout: float) -> Sandbox:
 
 def sandbox_down(sandbox: Sandbox, timeout: float = 30.0) -> None:
     """SIGTERM, as `python -m sandbox down` sends: the sandbox stops its pods, then itself."""
+    for child in sandbox.children:
+        _stop(child)
     if not sandbox.alive():
         return
     sandbox.process.send_signal(signal.SIGTERM)
@@ -161,7 +174,70 @@ def wait_greet_ready(sandbox: Sandbox, timeout: float = 120.0) -> None:
         time.sleep(0.3)
 
 
+def dashboard_env(sandbox: Sandbox) -> dict[str, str]:
+    """The dashboard's settings for the demo: its own SQLite file and secret key under ./state/dashboard."""
+    DASHBOARD_DIR.mkdir(parents=True, exist_ok=True)
+    key_file = DASHBOARD_DIR / "secret-key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return {
+        **sandbox.env(),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_SECRET_KEY": key_file.read_text().strip(),
+        "SWITCHYARD_SQLITE_PATH": str(DASHBOARD_DIR / "db.sqlite3"),
+        "SWITCHYARD_KUBECONFIG": str(sandbox.kubeconfig),
+        "SWITCHYARD_DNS_SERVER": sandbox.dns,
+    }
+
+
+def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def start_dashboard(sandbox: Sandbox, timeout: float = 60.0) -> None:
+    env = dashboard_env(sandbox)
+    migrate = _manage(env, "migrate", "--noinput")
+    if migrate.returncode != 0:
+        raise SystemExit(f"manage.py migrate failed:\n{migrate.stdout}{migrate.stderr}")
+    created = _manage(env, "adduser", DEMO_USER, "--role", "operator", "--generate-password")
+    password = re.search(r"^password: (\S+)$", created.stdout, re.M)
+    if created.returncode == 0 and password:
+        sandbox.credentials = f"user {DEMO_USER}, password {password.group(1)} — shown this once"
+    else:  # the user exists from an earlier run: its password was printed then
+        sandbox.credentials = (
+            f"user {DEMO_USER!r} (password printed on the first run; new one: "
+            f"python manage.py adduser {DEMO_USER} --role operator --generate-password --update)"
+        )
+    host, port = DASHBOARD_ADDRESS
+    log = (DASHBOARD_DIR / "daphne.log").open("wb")
+    daphne = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "config.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    sandbox.children.append(daphne)
+    sandbox.dashboard_url = f"http://{host}:{port}/"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(sandbox.dashboard_url + "healthz", timeout=2):
+                return
+        except (urllib.error.URLError, OSError):
+            pass
+        if daphne.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the dashboard did not start; see {DASHBOARD_DIR / 'daphne.log'}")
+        time.sleep(0.3)
+
+
 def print_instructions(sandbox: Sandbox) -> None:
+    if sandbox.dashboard_url:
+        print(f"\nSwitchyard dashboard: {sandbox.dashboard_url}  ({sandbox.credentials})", flush=True)
     print(
         f"""
 Switchyard demo: the sandbox runs the seed's workloads (API server {sandbox.url}, DNS {sandbox.dns}).
@@ -213,6 +289,17 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
 def _interrupted(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -222,8 +309,13 @@ def _match(pattern: str, text: str) -> str:
     return str(found[-1]) if found else ""
 
 
-# The steps after `sandbox_up`, in order; a later issue appends its own (e.g. start the dashboard).
-STEPS: list[Callable[[Sandbox], None]] = [apply_workloads, wait_greet_ready, print_instructions]
+# The steps after `sandbox_up`, in order.
+STEPS: list[Callable[[Sandbox], None]] = [
+    apply_workloads,
+    wait_greet_ready,
+    start_dashboard,
+    print_instructions,
+]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -250,7 +342,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        print("stopping the sandbox…", file=sys.stderr, flush=True)
+        # A second Ctrl-C must not cut the orderly stop short (pods would outlive the demo).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("stopping the dashboard and the sandbox…", file=sys.stderr, flush=True)
         sandbox_down(sandbox)
 
 
