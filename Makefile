@@ -5,7 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
-CHROMIUM := /usr/bin/chromium
+# Debian packages the tests drive: Chromium (Playwright cannot download its own browser here) and jq
+# (the seed's bg-deploy.sh runs unchanged in the end-to-end tests).
+DEBIAN_TOOLS := /usr/bin/chromium /usr/bin/jq
 
 .PHONY: demo test lint typecheck protos clean
 
@@ -19,10 +21,9 @@ $(NODE_STAMP): package.json
 	npm install --no-audit --no-fund --silent
 	touch $(NODE_STAMP)
 
-# Debian's Chromium drives the browser tests (Playwright cannot download its own browser here).
-$(CHROMIUM):
+$(DEBIAN_TOOLS):
 	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-dejavu-core
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-dejavu-core jq
 
 demo: $(STAMP)
 	$(PY) -m scripts.demo
@@ -32,7 +33,7 @@ lint: $(STAMP) $(NODE_STAMP)
 	$(VENV)/bin/mypy
 	node_modules/.bin/buf lint greet/protos
 
-test: $(STAMP) $(NODE_STAMP) $(CHROMIUM)
+test: $(STAMP) $(NODE_STAMP) $(DEBIAN_TOOLS)
 	$(MAKE) --no-print-directory lint
 	$(VENV)/bin/pytest
 
