@@ -13,6 +13,7 @@ from typing import Any
 
 from sandbox.apiserver.errors import APIError
 from sandbox.apiserver.storage import Store, now_rfc3339
+from sandbox.hooks import SYSTEM
 
 log = logging.getLogger(__name__)
 NODE_NAME = "sandbox"
@@ -57,7 +58,7 @@ class EventRecorder:
                     ev["lastTimestamp"] = now
                     return ev
 
-                await self.store.patch("events", namespace, name, bump)
+                await self.store.patch_entry("events", namespace, name, bump, user=SYSTEM)
                 return
         except APIError:
             pass  # expired or deleted: write a new one
@@ -88,7 +89,7 @@ class EventRecorder:
             "count": 1,
         }
         try:
-            await self.store.create("events", event, namespace=namespace)
+            await self.store.create_entry("events", event, namespace=namespace, user=SYSTEM)
             self._seen[key] = name
         except APIError as exc:
             log.debug("event %s for %s not recorded: %s", reason, meta.get("name"), exc)

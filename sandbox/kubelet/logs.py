@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -21,8 +22,9 @@ def rotate(current: Path, previous: Path) -> None:
         os.replace(current, previous)
 
 
-async def pump(stream: asyncio.StreamReader, path: Path) -> None:
-    """Copy a process's output into `path` until EOF, one timestamped line at a time."""
+async def pump(stream: asyncio.StreamReader, path: Path, on_output: Callable[[], None] | None = None) -> None:
+    """Copy a process's output into `path` until EOF, one timestamped line at a time; `on_output` is
+    called after each chunk is written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     pending = b""
     with path.open("ab", buffering=0) as out:
@@ -35,5 +37,7 @@ async def pump(stream: asyncio.StreamReader, path: Path) -> None:
             if lines:
                 stamp = rfc3339nano().encode()
                 out.write(b"".join(stamp + b" " + line + b"\n" for line in lines))
+            if on_output is not None:
+                on_output()
         if pending:
             out.write(rfc3339nano().encode() + b" " + pending + b"\n")

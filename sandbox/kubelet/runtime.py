@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import logging
 import os
 import shutil
 import signal
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from sandbox.admission.defaults import qos_class
 from sandbox.apiserver.errors import APIError
 from sandbox.apiserver.storage import Store, Watch, now_rfc3339
-from sandbox.hooks import SandboxContext, pod_log_path
+from sandbox.hooks import SYSTEM, SandboxContext, pod_log_path
 from sandbox.kubelet import images, logs, podenv, probes, volumes
 from sandbox.kubelet.events import EventRecorder
 from sandbox.kubelet.node import NODE_IP, NODE_NAME, machine_resources
@@ -37,6 +37,9 @@ CRASHLOOP_BASE_S = 10.0
 CRASHLOOP_MAX_S = 300.0
 STOP_GRACE_S = 2.0  # how long `down` lets pod processes exit after SIGTERM
 OUR_CONDITIONS = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady")
+LISTEN_POLL_S = 0.025  # how often a started server's ports are checked until they accept connections
+LISTEN_FAST_FOR_S = 10.0  # … for this long after the container started; then every LISTEN_POLL_SLOW_S
+LISTEN_POLL_SLOW_S = 0.5
 
 
 def process_start_time(pid: int) -> str | None:
@@ -51,6 +54,20 @@ def process_start_time(pid: int) -> str | None:
 def signal_group(pid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
+
+
+async def port_accepts(host: str, port: int, timeout: float = 1.0) -> bool:
+    """Whether host:port accepts a TCP connection (a bare non-blocking connect, closed at once)."""
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    try:
+        await asyncio.wait_for(loop.sock_connect(sock, (host, port)), timeout)
+        return True
+    except (OSError, TimeoutError):
+        return False
+    finally:
+        sock.close()
 
 
 def exit_code(returncode: int) -> int:
@@ -78,6 +95,7 @@ class ContainerRecord:
     pump: asyncio.Task[None] | None = None
     kill_reason: str = ""
     probe_factory: Any = None  # builds this instance's probe workers (kept for after a startup probe)
+    output: asyncio.Event = field(default_factory=asyncio.Event)  # set when the instance writes output
 
     def status(self) -> Obj:
         image = str(self.spec.get("image") or "")
@@ -88,8 +106,9 @@ class ContainerRecord:
             "ready": self.ready,
             "restartCount": self.restart_count,
             "started": self.started,
-            "state": copy.deepcopy(self.state),
-            "lastState": copy.deepcopy(self.last_state),
+            # `state`/`last_state` are always replaced, never mutated in place: safe to share.
+            "state": self.state,
+            "lastState": self.last_state,
         }
         if self.container_id:
             out["containerID"] = self.container_id
@@ -293,7 +312,9 @@ class PodWorker:
         rec.container_id = f"switchyard://{self.uid[:8]}-{rec.name}-{proc.pid}"
         kubelet.record_pid(self.dir, rec.name, proc.pid)
         assert proc.stdout is not None
-        rec.pump = asyncio.get_running_loop().create_task(logs.pump(proc.stdout, log_path))
+        rec.pump = asyncio.get_running_loop().create_task(
+            logs.pump(proc.stdout, log_path, on_output=rec.output.set)
+        )
         if rec.ever_ran:
             rec.last_state = (
                 {"terminated": rec.state.get("terminated") or {}}
@@ -337,11 +358,10 @@ class PodWorker:
 
     async def prepare(self, rec: ContainerRecord) -> tuple[dict[str, str], images.Program]:
         kubelet = self.kubelet
-        pod = copy.deepcopy(self.pod)
-        status = pod.setdefault("status", {})
-        status["podIP"] = self.ip
-        status["podIPs"] = [{"ip": self.ip}]
+        # self.pod is the store's shared object (read-only): copy only what changes.
+        status = {**(self.pod.get("status") or {}), "podIP": self.ip, "podIPs": [{"ip": self.ip}]}
         status["hostIP"] = NODE_IP
+        pod = {**self.pod, "status": status}
         declared = await podenv.container_env(kubelet.store, pod, rec.spec, kubelet.allocatable)
         command = [podenv.expand(str(a), declared) for a in rec.spec.get("command") or []] or None
         args = [podenv.expand(str(a), declared) for a in rec.spec.get("args") or []] or None
@@ -411,17 +431,20 @@ class PodWorker:
 
     async def ready_when_listening(self, rec: ContainerRecord, ports: list[int]) -> None:
         """Without a readiness probe a container is ready once started — and, for the programs the
-        kubelet knows to serve, once their ports accept connections (no endpoint before it listens)."""
-        delay = 0.02
+        kubelet knows to serve, once their ports accept connections (no endpoint before it listens).
+
+        Checks run every LISTEN_POLL_S (LISTEN_POLL_SLOW_S once LISTEN_FAST_FOR_S have passed, so a
+        port that never opens costs little) and at once whenever the container writes output (servers
+        log when they listen), so Ready follows listening closely."""
+        started = time.monotonic()
         for port in ports:
             while rec.proc is not None and rec.proc.returncode is None:
-                ok, _ = await probes.probe_once(
-                    {"tcpSocket": {"port": port}}, probes.ProbeTarget(self.ip, {}, {}, self.dir, {})
-                )
-                if ok:
+                rec.output.clear()
+                if await port_accepts(self.ip, port):
                     break
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 0.5)
+                fast = time.monotonic() - started < LISTEN_FAST_FOR_S
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(rec.output.wait(), LISTEN_POLL_S if fast else LISTEN_POLL_SLOW_S)
         rec.ready = True
         await self.sync_status()
 
@@ -615,14 +638,15 @@ class PodWorker:
                 if current["metadata"].get("uid") != self.uid:
                     raise APIError(409, "Conflict", "the pod was replaced")
                 kept = [c for c in old.get("conditions") or [] if c.get("type") not in OUR_CONDITIONS]
-                new = {**old, **copy.deepcopy(status)}
+                # `status` is freshly built and never mutated afterwards: the store may keep it.
+                new = {**old, **status}
                 new["conditions"] = new["conditions"] + kept
                 current["status"] = new
                 return current
 
             try:
-                await self.kubelet.store.patch(
-                    "pods", self.namespace, self.name, mutate, subresource="status"
+                await self.kubelet.store.patch_entry(
+                    "pods", self.namespace, self.name, mutate, subresource="status", user=SYSTEM
                 )
                 self._last_status = status
             except APIError as exc:
@@ -786,12 +810,13 @@ class Kubelet:
                 if deleting:
                     self._spawn(self._delete_now(pod))
                 return  # a finished pod from before: nothing to run
-            worker = self.workers[uid] = PodWorker(self, copy.deepcopy(pod))
+            # Workers keep the store's shared object (read-only, replaced on every event): no copies.
+            worker = self.workers[uid] = PodWorker(self, pod)
             worker.task = asyncio.get_running_loop().create_task(
                 self._run_worker(worker), name=f"kubelet-pod-{worker.name}"
             )
             return
-        worker.pod = copy.deepcopy(pod)
+        worker.pod = pod
         if deleting:
             worker.request_termination()
 

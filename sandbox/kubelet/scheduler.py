@@ -15,7 +15,7 @@ from typing import Any
 
 from sandbox.apiserver.errors import APIError
 from sandbox.apiserver.storage import Store, Watch, now_rfc3339
-from sandbox.hooks import Operation, SandboxContext, UserInfo
+from sandbox.hooks import SYSTEM, Operation, SandboxContext, UserInfo
 from sandbox.kubelet.events import EventRecorder
 from sandbox.kubelet.node import NODE_NAME
 
@@ -98,7 +98,9 @@ class Scheduler:
             status.setdefault("phase", "Pending")
             return current
 
-        await self._store.patch("pods", meta.get("namespace"), meta["name"], scheduled, subresource="status")
+        await self._store.patch_entry(
+            "pods", meta.get("namespace"), meta["name"], scheduled, subresource="status", user=SYSTEM
+        )
         self.scheduled += 1
         await self._events.pod_event(
             pod, "Scheduled", f"Successfully assigned {meta.get('namespace')}/{meta['name']} to {NODE_NAME}"
