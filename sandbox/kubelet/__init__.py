@@ -7,9 +7,10 @@ asyncio and the API server's storage at every pod start.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # not `from typing import …`: the web server must not pay for importing typing
 if TYPE_CHECKING:
+    from typing import Any
+
     from sandbox.hooks import Component, SandboxContext
     from sandbox.kubelet.node import NodeAgent
     from sandbox.kubelet.runtime import Kubelet
