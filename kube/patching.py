@@ -103,3 +103,23 @@ def limitrange_delete(cluster: Cluster, *, namespace: str, name: str) -> None:
         cluster,
         lambda c: client.CoreV1Api(c).delete_namespaced_limit_range(name, namespace, _preload_content=False),
     )
+
+
+def deployment_delete(
+    cluster: Cluster,
+    *,
+    namespace: str,
+    name: str,
+    resource_version: str | None = None,
+    uid: str | None = None,
+) -> None:
+    """Delete a Deployment, its ReplicaSets and pods following (Background propagation), only if it is
+    still the object at `uid` / `resource_version` (else 409 Conflict: nothing is deleted)."""
+    preconditions = client.V1Preconditions(resource_version=resource_version or None, uid=uid or None)
+    body = client.V1DeleteOptions(preconditions=preconditions, propagation_policy="Background")
+    _write(
+        cluster,
+        lambda c: client.AppsV1Api(c).delete_namespaced_deployment(
+            name, namespace, body=body, _preload_content=False
+        ),
+    )

@@ -1,4 +1,5 @@
-"""Writes: switch, rollback, scale-down, set-weight, promote, abort, pause, resume, canary plans.
+"""Writes: switch, rollback, scale-down, set-weight, promote, abort, pause, resume, canary plans, and
+deleting the retired Deployment once nothing can come back to it.
 
 Every function takes the rollout *as the actor loaded it* and acts on that: when the cluster has moved
 on since (a Service resourceVersion, a Deployment generation), Kubernetes' precondition refuses and the
@@ -26,7 +27,7 @@ from kube.clusters import Cluster
 from kube.errors import KubeError
 from kube.events import event_create
 from kube.fetching import access_allowed, deployment_get, service_get
-from kube.patching import deployment_scale, service_selector_patch
+from kube.patching import deployment_delete, deployment_scale, service_selector_patch
 from quotas.headroom import Headroom
 from quotas.services import quota_headroom
 from rollouts.models import CanaryPlan, RolloutAction, ScheduledStep
@@ -554,6 +555,91 @@ def rollout_abort(*, rollout: Rollout, actor: Actor, cluster: Cluster, action: s
     return rollout_set_weight(
         rollout=rollout, actor=actor, cluster=cluster, weight=0, action=action, reason=reason
     )
+
+
+# -- deleting the retired Deployment -----------------------------------------------------------------
+
+
+def retired_delete_refusal(rollout: Rollout, deployment: str) -> str:
+    """Why `deployment` is not the rollout's retired Deployment, safe to delete now ("" when it is):
+    a canary's stable after promote (stable at 0, canary Available at N), or a blue/green colour that is
+    not active, at 0 after its scale-down delay, with the active colour Available."""
+    track = rollout.track_by_deployment(deployment)
+    if track is None:
+        return f"{deployment} is not a Deployment of {rollout.key}."
+    if rollout.strategy == CANARY:
+        stable, canary = rollout.stable, rollout.canary
+        if stable is None or canary is None or track.name != stable.name:
+            return f"Only the stable Deployment is deleted after promote; {deployment} is the canary."
+        if stable.desired > 0 or stable.ready > 0:
+            return (
+                f"{deployment} still has replicas ({stable.ready}/{stable.desired}): promote first "
+                "(canary to all replicas, stable to 0)."
+            )
+        if not canary.fully_available:
+            return (
+                f"{canary.name} is not fully Available ({canary.ready}/{canary.desired}): "
+                f"{deployment} is what abort would come back to."
+            )
+        plan = _plan(rollout)
+        if plan is not None and plan.active:
+            return f"A canary plan is still running for {rollout.key}: its next steps need {deployment}."
+        return ""
+    active = rollout.active
+    if active is None or not active.fully_available:
+        return f"The active colour of {rollout.key} is not fully Available: {deployment} may be needed back."
+    if track.name == active.name:
+        return f"{deployment} is active: the Service's selector points at it."
+    if _steps(rollout, ScheduledStep.SCALE_DOWN, deployment).exists():
+        return f"{deployment} is in its scale-down delay: rollback to it is still instant."
+    if _steps(rollout, ScheduledStep.SWITCH_WHEN_AVAILABLE).filter(track=track.value).exists():
+        return f"A switch to {track.value} is waiting for {deployment} to be Available."
+    if track.desired > 0 or track.ready > 0:
+        return f"{deployment} still has replicas ({track.ready}/{track.desired}): it is not retired."
+    return ""
+
+
+def rollout_delete_retired(*, rollout: Rollout, actor: Actor, cluster: Cluster, deployment: str) -> Outcome:
+    """Delete the retired Deployment (the seed's last step), with its ReplicaSets and pods: only the one
+    `retired_delete_refusal` allows, only if it is still the object the actor loaded (uid and
+    resourceVersion as preconditions). Undo through it is no longer possible afterwards."""
+
+    def decide() -> tuple[str, str, dict[str, Any]]:
+        _check_permission(rollout, actor, cluster)
+        refusal = _cluster_allows(cluster, rollout.namespace, "delete", "deployments", "apps", "")
+        if refusal:
+            raise _Stop(RolloutAction.FORBIDDEN, refusal)
+        reason = retired_delete_refusal(rollout, deployment)
+        if reason:
+            raise _Stop(RolloutAction.REFUSED, reason)
+        track = rollout.track_by_deployment(deployment)
+        assert track is not None  # retired_delete_refusal said so
+        ref = track.deployment.ref
+        try:
+            deployment_delete(
+                cluster,
+                namespace=rollout.namespace,
+                name=deployment,
+                resource_version=ref.resource_version,
+                uid=ref.uid,
+            )
+        except KubeError as exc:
+            if not exc.not_found:
+                raise  # a 409 (another uid or resourceVersion) is "changed since you loaded it"
+            raise _Stop(RolloutAction.NOOP, f"{deployment} is already deleted.") from exc
+        _steps(rollout, ScheduledStep.SCALE_DOWN, deployment).update(
+            state=ScheduledStep.CANCELLED, message="deployment deleted"
+        )
+        after = rollout_state(rollout)
+        after["replicas"].pop(deployment, None)
+        message = (
+            f"Deleted {deployment} from {rollout.key} with its ReplicaSets and pods; "
+            "undo through it is no longer possible"
+        )
+        _event(cluster, rollout, "DeploymentDeleted", f"{message} (by {actor.username})")
+        return RolloutAction.APPLIED, message + ".", after
+
+    return _run(rollout, actor, "delete-retired", decide)
 
 
 def _plan(rollout: Rollout) -> CanaryPlan | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
@@ -112,7 +113,23 @@ def rollout_probe(request: HttpRequest, namespace: str, name: str) -> HttpRespon
     return _answer(request, rollout, Outcome("probe", result, message))
 
 
-ACTIONS = ("switch", "rollback", "set-weight", "promote", "abort", "pause", "resume", "plan")
+ACTIONS = (
+    "switch",
+    "rollback",
+    "set-weight",
+    "promote",
+    "abort",
+    "pause",
+    "resume",
+    "plan",
+    "delete-retired",
+)
+
+
+class DeleteRetiredForm(ActionForm):
+    """The Deployment the confirmation named: the service deletes only that one, and only if it is retired."""
+
+    deployment = forms.CharField(max_length=253)
 
 
 @require_POST
@@ -120,9 +137,12 @@ ACTIONS = ("switch", "rollback", "set-weight", "promote", "abort", "pause", "res
 def rollout_action(request: HttpRequest, namespace: str, name: str, action: str) -> HttpResponse:
     if action not in ACTIONS:
         raise Http404(f"no action {action!r}")
-    form_class: type[ActionForm] = {"switch": SwitchForm, "set-weight": WeightForm, "plan": PlanForm}.get(
-        action, ActionForm
-    )
+    form_class: type[ActionForm] = {
+        "switch": SwitchForm,
+        "set-weight": WeightForm,
+        "plan": PlanForm,
+        "delete-retired": DeleteRetiredForm,
+    }.get(action, ActionForm)
     form = form_class(request.POST)
     rollout, cluster = _load(request, namespace, name)
     actor = Actor.from_user(request.user)
@@ -160,6 +180,8 @@ def rollout_action(request: HttpRequest, namespace: str, name: str, action: str)
         outcome = services.rollout_pause(**kwargs)
     elif action == "resume":
         outcome = services.rollout_resume(**kwargs)
+    elif action == "delete-retired":
+        outcome = services.rollout_delete_retired(**kwargs, deployment=data["deployment"])
     else:
         outcome = services.rollout_plan_start(
             **kwargs,
@@ -178,6 +200,15 @@ def rollout_action(request: HttpRequest, namespace: str, name: str, action: str)
 
 
 def _answer(request: HttpRequest, rollout: Rollout, outcome: Outcome, status: int = 200) -> HttpResponse:
+    if outcome.action == "delete-retired" and outcome.result == RolloutAction.APPLIED:
+        # With one Deployment left the Service may no longer be a rollout: go to the list, flash there.
+        messages.success(request, outcome.message)
+        url = f"{reverse('rollout-list')}?{urlencode({'cluster': rollout.cluster})}"
+        if getattr(request, "htmx", False):
+            response = render(request, "rollouts/partials/outcome.html", {"outcome": outcome, "ok": True})
+            response["HX-Redirect"] = url
+            return response
+        return redirect(url)
     if getattr(request, "htmx", False):
         response = render(
             request,

@@ -1,5 +1,6 @@
-"""`manage.py rollout status|switch|rollback|set-weight|promote|abort|pause|resume NAMESPACE/SERVICE`:
-the same services as the buttons (the safe successor of the seed's bg-deploy.sh).
+"""`manage.py rollout status|switch|rollback|set-weight|promote|abort|pause|resume NAMESPACE/SERVICE` and
+`rollout delete-retired NAMESPACE/SERVICE DEPLOYMENT`: the same services as the buttons (the safe
+successor of the seed's bg-deploy.sh, whose last step deletes the old Deployment).
 
 Exit codes: 0 done (or nothing to do), 1 refused (gate, quota, permission, API error), 2 usage,
 3 conflict (changed since it was loaded).
@@ -20,7 +21,17 @@ from rollouts.selectors import Rollout, rollout_get
 from rollouts.services import Actor, Outcome
 
 OK, REFUSED, USAGE, CONFLICT = 0, 1, 2, 3
-ACTIONS = ("status", "switch", "rollback", "set-weight", "promote", "abort", "pause", "resume")
+ACTIONS = (
+    "status",
+    "switch",
+    "rollback",
+    "set-weight",
+    "promote",
+    "abort",
+    "pause",
+    "resume",
+    "delete-retired",
+)
 
 
 class Exit(SystemExit):
@@ -33,7 +44,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", choices=ACTIONS)
         parser.add_argument("target", help="NAMESPACE/SERVICE")
-        parser.add_argument("value", nargs="?", help="switch: the track to switch to; set-weight: percent")
+        parser.add_argument(
+            "value",
+            nargs="?",
+            help="switch: the track to switch to; set-weight: percent; delete-retired: the Deployment",
+        )
         parser.add_argument("--cluster", default="", help="kubeconfig context (default: the current one)")
         parser.add_argument("--user", default="", help="the operator acting (audited); default $USER as CLI")
         parser.add_argument("--scale-up", action="store_true", help="switch: scale a target at 0 up first")
@@ -91,6 +106,10 @@ class Command(BaseCommand):
             outcome = services.rollout_abort(**kwargs)
         elif action == "pause":
             outcome = services.rollout_pause(**kwargs)
+        elif action == "delete-retired":
+            if not value:
+                return self._fail(USAGE, "delete-retired needs the Deployment to delete, e.g. greet-stable")
+            outcome = services.rollout_delete_retired(**kwargs, deployment=value)
         else:
             outcome = services.rollout_resume(**kwargs)
         (self.stdout if outcome.ok else self.stderr).write(f"{outcome.result}: {outcome.message}")
@@ -98,6 +117,8 @@ class Command(BaseCommand):
             return CONFLICT
         if not outcome.ok:
             return REFUSED
+        if opts["wait"] and action == "delete-retired":
+            return self._wait_deleted(rollout, value, opts["timeout"])
         if opts["wait"]:
             return self._wait(rollout, outcome, opts["timeout"])
         return OK
@@ -133,6 +154,17 @@ class Command(BaseCommand):
                     return OK
             time.sleep(0.25)
         return self._fail(REFUSED, f"timed out after {timeout:g}s waiting for {loaded.key}")
+
+    def _wait_deleted(self, loaded: Rollout, deployment: str, timeout: float) -> int:
+        """Until the Deployment is out of the rollout (with one track left the Service may be no rollout)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            now = rollout_get(cluster=loaded.cluster, namespace=loaded.namespace, name=loaded.name, wait=1.0)
+            if now is None or now.track_by_deployment(deployment) is None:
+                self.stdout.write(f"done: {deployment} deleted" + (f"; {now.state_summary()}" if now else ""))
+                return OK
+            time.sleep(0.25)
+        return self._fail(REFUSED, f"timed out after {timeout:g}s waiting for {deployment} to go")
 
     def _status(self, rollout: Rollout) -> None:
         step = services.scale_down_pending(rollout)
