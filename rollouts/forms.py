@@ -35,3 +35,9 @@ class PlanForm(ActionForm):
         if not steps or any(not 0 <= s <= 100 for s in steps):
             raise forms.ValidationError("every step is 0-100")
         return steps
+
+
+class DeleteRetiredForm(ActionForm):
+    """The Deployment the confirmation named: the service deletes only that one, and only if it is retired."""
+
+    deployment = forms.CharField(max_length=253)

@@ -13,6 +13,7 @@ from rollouts.services import (
     WEIGHT_STEPS,
     Actor,
     canary_plan,
+    retired_delete_refusal,
     rollout_permission,
     scale_down_pending,
     switch_pending,
@@ -94,6 +95,8 @@ def card_context(rollout: Rollout, *, actor: Actor, cluster: Any) -> dict[str, A
     if scale_down is not None:
         seconds_left = max(0, round(scale_down.due_at.timestamp() - time.time()))
     active, preview = rollout.active, rollout.preview
+    # The Deployment "delete" would remove: a canary's stable, or blue/green's inactive colour.
+    retired = rollout.stable if rollout.strategy == "canary" else preview
     return {
         "rollout": rollout,
         "can_act": not refusal,
@@ -118,6 +121,8 @@ def card_context(rollout: Rollout, *, actor: Actor, cluster: Any) -> dict[str, A
             f"{rollout.track_key}: {active.value if active else '-'} → {preview.value}" if preview else ""
         ),
         "versions": rollout.versions_token(),
+        "retired": retired,
+        "retired_refusal": retired_delete_refusal(rollout, retired.name) if retired else "",
     }
 
 

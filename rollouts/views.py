@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
@@ -17,7 +16,7 @@ from dashboard.hub import get_hub
 from dashboard.roles import operator_required
 from kube.clusters import Cluster
 from rollouts import services
-from rollouts.forms import ActionForm, PlanForm, SwitchForm, WeightForm
+from rollouts.forms import ActionForm, DeleteRetiredForm, PlanForm, SwitchForm, WeightForm
 from rollouts.models import RolloutAction
 from rollouts.partials import card_context
 from rollouts.routing import ROLLOUT_WS_PATH
@@ -124,12 +123,6 @@ ACTIONS = (
     "plan",
     "delete-retired",
 )
-
-
-class DeleteRetiredForm(ActionForm):
-    """The Deployment the confirmation named: the service deletes only that one, and only if it is retired."""
-
-    deployment = forms.CharField(max_length=253)
 
 
 @require_POST
