@@ -19,40 +19,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kube.types import LimitRangeInfo, LimitRangeItem, ResourceQuotaInfo
-from quantities import Quantity, QuantityError, parse_quantity
-
-Usage = dict[str, Quantity]
+from quantities import Quantity, parse_quantity
+from quantities.pod_usage import (
+    POD_RESOURCES,
+    Usage,
+    best_effort,
+    missing_requirements,
+)
+from quantities.pod_usage import dicts as _dicts
+from quantities.pod_usage import pod_spec_usage as pod_usage
+from quantities.pod_usage import quantity_or_none as _q
 
 ZERO = parse_quantity(0)
-ONE = parse_quantity(1)
-
-# Quota on these makes every container state its own request/limit (Kubernetes' pods.go).
-MUST_SPECIFY = frozenset({"cpu", "memory", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory"})
-_POD_COMPUTE = ("cpu", "memory", "ephemeral-storage")
-_POD_RESOURCES = frozenset(
-    {"pods", "count/pods"}
-    | set(_POD_COMPUTE)
-    | {f"requests.{r}" for r in _POD_COMPUTE}
-    | {f"limits.{r}" for r in _POD_COMPUTE}
-)
 
 
 def pod_tracked(resource: str) -> bool:
     """Does a quota on this resource name count pods?"""
-    return resource in _POD_RESOURCES or (resource.startswith("requests.") and "/" in resource)
-
-
-def _q(value: object) -> Quantity | None:
-    if not isinstance(value, str | int | float):
-        return None
-    try:
-        return parse_quantity(value)
-    except QuantityError:
-        return None
-
-
-def _dicts(value: object) -> list[dict[str, Any]]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+    return resource in POD_RESOURCES or (resource.startswith("requests.") and "/" in resource)
 
 
 def _pod_spec(template: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -155,64 +138,6 @@ def defaults_applied(
 # -- pod usage --------------------------------------------------------------------------------------
 
 
-def _resource_list(container: Mapping[str, Any], which: str) -> Usage:
-    resources = container.get("resources")
-    values = resources.get(which) if isinstance(resources, Mapping) else None
-    out: Usage = {}
-    if isinstance(values, Mapping):
-        for name, raw in values.items():
-            q = _q(raw)
-            if q is not None:
-                out[str(name)] = q
-    return out
-
-
-def container_usage(container: Mapping[str, Any]) -> Usage:
-    """The quota resources one container states (requests.cpu, cpu, limits.cpu, …)."""
-    requests = _resource_list(container, "requests")
-    limits = _resource_list(container, "limits")
-    out: Usage = {}
-    for r in _POD_COMPUTE:
-        if r in requests:
-            out[f"requests.{r}"] = requests[r]
-            out[r] = requests[r]
-        if r in limits:
-            out[f"limits.{r}"] = limits[r]
-    for name, q in requests.items():
-        if "/" in name and not name.startswith("kubernetes.io/"):
-            out[f"requests.{name}"] = q  # extended resources (example.com/gpu)
-    return out
-
-
-def pod_usage(pod_spec: Mapping[str, Any]) -> Usage:
-    """What one pod counts against a quota: pods, count/pods and its containers' compute resources."""
-    total: Usage = {}
-    for c in _dicts(pod_spec.get("containers")):
-        for k, v in container_usage(c).items():
-            total[k] = total[k] + v if k in total else v
-    for c in _dicts(pod_spec.get("initContainers")):
-        for k, v in container_usage(c).items():
-            if k not in total or total[k] < v:
-                total[k] = v
-    return {"pods": ONE, "count/pods": ONE, **total}
-
-
-def missing_requirements(pod_spec: Mapping[str, Any], tracked: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    """For quota resources that must be specified: resource → containers lacking it (sorted)."""
-    required = set(tracked) & MUST_SPECIFY
-    missing: dict[str, set[str]] = {}
-    for c in _dicts(pod_spec.get("containers")) + _dicts(pod_spec.get("initContainers")):
-        have = set(container_usage(c))
-        for r in required - have:
-            missing.setdefault(r, set()).add(str(c.get("name", "")))
-    return {r: tuple(sorted(missing[r])) for r in sorted(missing)}
-
-
-def _best_effort(pod_spec: Mapping[str, Any]) -> bool:
-    containers = _dicts(pod_spec.get("containers")) + _dicts(pod_spec.get("initContainers"))
-    return not any(_resource_list(c, "requests") or _resource_list(c, "limits") for c in containers)
-
-
 @dataclass(frozen=True)
 class ScopeTerm:
     """One of a ResourceQuota's scopes: from spec.scopes (operator Exists) or spec.scopeSelector."""
@@ -239,12 +164,12 @@ class ScopeTerm:
                 "NotIn": pc not in self.values,
             }.get(self.operator, False)
         terminating = pod_spec.get("activeDeadlineSeconds") is not None
-        best_effort = _best_effort(pod_spec)
+        is_best_effort = best_effort(pod_spec)
         matched = {
             "Terminating": terminating,
             "NotTerminating": not terminating,
-            "BestEffort": best_effort,
-            "NotBestEffort": not best_effort,
+            "BestEffort": is_best_effort,
+            "NotBestEffort": not is_best_effort,
         }.get(self.scope, False)
         return not matched if self.operator == "DoesNotExist" else matched
 

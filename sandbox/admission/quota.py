@@ -20,91 +20,36 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from quantities import Quantity, QuantityError, parse_quantity
+from quantities import Quantity, parse_quantity
+from quantities.pod_usage import (
+    MUST_SPECIFY,
+    POD_RESOURCES,
+    Usage,
+    add_usage,
+    best_effort,
+    dicts,
+    missing_requirements,
+    pod_spec_compute,
+)
+from quantities.pod_usage import quantity_or_none as _q
 from sandbox.apiserver import errors, resources
 from sandbox.apiserver.storage import Store
 from sandbox.hooks import Operation, UserInfo
 
 Obj = dict[str, Any]
-Usage = dict[str, Quantity]
 
 ONE = parse_quantity(1)
 ZERO = parse_quantity(0)
 
-# Quota on these makes every container state its own request/limit (pods.go, "a mistake" kept for
-# backward compatibility).
-_MUST_SPECIFY = frozenset({"cpu", "memory", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory"})
 _LEGACY_COUNTS = {
     "configmaps": "configmaps",
     "secrets": "secrets",
     "replicationcontrollers": "replicationcontrollers",
     "resourcequotas": "resourcequotas",
 }
-_POD_COMPUTE = ("cpu", "memory", "ephemeral-storage")
-_POD_RESOURCES = frozenset(
-    {"pods", "count/pods"}
-    | set(_POD_COMPUTE)
-    | {f"requests.{r}" for r in _POD_COMPUTE}
-    | {f"limits.{r}" for r in _POD_COMPUTE}
-)
 _SERVICE_RESOURCES = frozenset({"services", "count/services", "services.loadbalancers", "services.nodeports"})
 _PVC_RESOURCES = frozenset({"persistentvolumeclaims", "count/persistentvolumeclaims", "requests.storage"})
 _POD_SCOPES = frozenset({"Terminating", "NotTerminating", "BestEffort", "NotBestEffort", "PriorityClass"})
-
-
-def _q(value: Any) -> Quantity | None:
-    try:
-        return parse_quantity(value)
-    except (QuantityError, TypeError):
-        return None
-
-
-def _dicts(value: Any) -> list[Obj]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
-def _resource_list(container: Obj, which: str) -> dict[str, Quantity]:
-    res = container.get("resources")
-    values = res.get(which) if isinstance(res, dict) else None
-    out: dict[str, Quantity] = {}
-    if isinstance(values, dict):
-        for name, raw in values.items():
-            q = _q(raw)
-            if q is not None:
-                out[str(name)] = q
-    return out
-
-
-def add_usage(a: Mapping[str, Quantity], b: Mapping[str, Quantity]) -> Usage:
-    out = dict(a)
-    for k, v in b.items():
-        out[k] = out[k] + v if k in out else v
-    return out
-
-
-def _max_usage(a: Mapping[str, Quantity], b: Mapping[str, Quantity]) -> Usage:
-    out = dict(a)
-    for k, v in b.items():
-        if k not in out or out[k] < v:
-            out[k] = v
-    return out
-
-
-def container_usage(container: Obj) -> Usage:
-    """podComputeUsageHelper for one container: the compute resources it states."""
-    requests = _resource_list(container, "requests")
-    limits = _resource_list(container, "limits")
-    out: Usage = {}
-    for r in _POD_COMPUTE:
-        if r in requests:
-            out[f"requests.{r}"] = requests[r]
-            out[r] = requests[r]
-        if r in limits:
-            out[f"limits.{r}"] = limits[r]
-    for name, q in requests.items():
-        if name not in _POD_COMPUTE and "." not in name and "/" in name:
-            out[f"requests.{name}"] = q  # extended resources (vendor.com/gpu)
-    return out
 
 
 def pod_is_terminal(pod: Obj) -> bool:
@@ -127,14 +72,8 @@ def pod_usage(pod: Obj) -> Usage:
     usage: Usage = {"count/pods": ONE}
     if pod_is_terminal(pod):
         return usage
-    spec = pod.get("spec") or {}
-    total: Usage = {}
-    for c in _dicts(spec.get("containers")):
-        total = add_usage(total, container_usage(c))
-    for c in _dicts(spec.get("initContainers")):
-        total = _max_usage(total, container_usage(c))
     usage["pods"] = ONE
-    usage.update(total)
+    usage.update(pod_spec_compute(pod.get("spec") or {}))
     return usage
 
 
@@ -142,7 +81,7 @@ def service_usage(svc: Obj) -> Usage:
     spec = svc.get("spec") or {}
     kind = spec.get("type") or "ClusterIP"
     usage: Usage = {"services": ONE, "count/services": ONE}
-    ports = _dicts(spec.get("ports"))
+    ports = dicts(spec.get("ports"))
     if kind == "LoadBalancer":
         usage["services.loadbalancers"] = ONE
         if spec.get("allocateLoadBalancerNodePorts", True) is not False:
@@ -171,7 +110,7 @@ def _stored(plural: str) -> bool:
 
 def resource_for(quota_resource: str) -> str | None:
     """The stored plural a quota resource name is measured from (None: nothing the sandbox stores)."""
-    if quota_resource in _POD_RESOURCES or (quota_resource.startswith("requests.") and "/" in quota_resource):
+    if quota_resource in POD_RESOURCES or (quota_resource.startswith("requests.") and "/" in quota_resource):
         return "pods"
     if quota_resource in _SERVICE_RESOURCES:
         return "services"
@@ -193,11 +132,7 @@ def matching_resources(resource: str, hard: Iterable[str]) -> list[str]:
 
 
 def _is_best_effort(pod: Obj) -> bool:
-    spec = pod.get("spec") or {}
-    for c in _dicts(spec.get("containers")) + _dicts(spec.get("initContainers")):
-        if _resource_list(c, "requests") or _resource_list(c, "limits"):
-            return False
-    return True
+    return best_effort(pod.get("spec") or {})
 
 
 def quota_scopes(quota: Obj) -> list[tuple[str, str, list[str]]]:
@@ -207,7 +142,7 @@ def quota_scopes(quota: Obj) -> list[tuple[str, str, list[str]]]:
         (str(s), "Exists", []) for s in spec.get("scopes") or [] if isinstance(s, str)
     ]
     selector = spec.get("scopeSelector") or {}
-    for expr in _dicts(selector.get("matchExpressions") if isinstance(selector, dict) else None):
+    for expr in dicts(selector.get("matchExpressions") if isinstance(selector, dict) else None):
         values = [str(v) for v in expr.get("values") or []]
         out.append((str(expr.get("scopeName", "")), str(expr.get("operator", "")), values))
     return out
@@ -376,7 +311,7 @@ class ResourceQuotaAdmission:
             if not restricted or not quota_matches_object(quota, rt.plural, obj):
                 continue
             if rt.plural == "pods":
-                missing = _missing_requirements(obj, set(restricted) & _MUST_SPECIFY)
+                missing = _missing_requirements(obj, set(restricted) & MUST_SPECIFY)
                 if missing:
                     raise forbid(f"failed quota: {quota['metadata']['name']}: must specify {missing}")
             interesting.append((quota, hard))
@@ -413,13 +348,8 @@ def _missing_requirements(pod: Obj, required: set[str]) -> str:
     """The text after ``must specify`` (Constraints in pods.go), "" when nothing is missing."""
     if not required:
         return ""
-    spec = pod.get("spec") or {}
-    missing: dict[str, set[str]] = {}
-    for c in _dicts(spec.get("containers")) + _dicts(spec.get("initContainers")):
-        have = set(container_usage(c))
-        for r in required - have:
-            missing.setdefault(r, set()).add(str(c.get("name", "")))
-    return "; ".join(f"{r} for: {','.join(sorted(missing[r]))}" for r in sorted(missing))
+    missing = missing_requirements(pod.get("spec") or {}, required)
+    return "; ".join(f"{r} for: {','.join(names)}" for r, names in missing.items())
 
 
 def register_admission(store: Store) -> None:
