@@ -77,7 +77,7 @@ def _free_port() -> int:
 def live_daphne(transactional_db: None, settings: Any, tmp_path: Path) -> Iterator[str]:
     db_name = str(connection.settings_dict["NAME"])
     if ":memory:" in db_name or "mode=memory" in db_name:
-        pytest.skip("live_daphne needs a file-backed test database")
+        pytest.fail("live_daphne needs a file-backed test database (config.settings sets one for SQLite)")
     port = _free_port()
     env = {
         **os.environ,
