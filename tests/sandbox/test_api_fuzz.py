@@ -172,15 +172,22 @@ def test_selectors_and_query_parameters(
 ) -> None:
     from urllib.parse import urlencode
 
-    cms = "/api/v1/namespaces/default/configmaps"
-    before = _state(sandbox, cms)
+    # Secrets: a collection no controller writes to (the namespace controller re-creates kube-root-ca.crt
+    # after a successful delete, which would race the comparison).
+    secrets = "/api/v1/namespaces/default/secrets"
+    if not _state(sandbox, secrets):  # something a wrongly accepted DELETE would remove
+        made = sandbox.request(
+            "POST", secrets, {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "fuzz-keep"}}
+        )
+        assert made.status == 201, made.data
     query = urlencode({"labelSelector": label, "fieldSelector": field, **extra})
     for method, path in (
         ("GET", "/api/v1/namespaces/default/pods"),
-        ("DELETE", "/api/v1/namespaces/default/configmaps"),
+        ("DELETE", secrets),
         ("GET", "/api/v1/namespaces/default/events"),
     ):
+        before = _state(sandbox, secrets)  # per request: an earlier, valid DELETE may have emptied it
         resp = sandbox.request(method, f"{path}?{query}")
         assert resp.status < 500, (resp.status, resp.data[:300])
         if resp.status >= 400:
-            assert _state(sandbox, cms) == before
+            assert _state(sandbox, secrets) == before
