@@ -146,7 +146,12 @@ async def run_up(config: SandboxConfig) -> int:
 def run_down(state_dir: Path, timeout: float = 30.0) -> int:
     info = read_runfile(state_dir)
     if info is None:
-        print("sandbox is not running")
+        from sandbox.kubelet.runtime import kill_stale_pod_processes
+
+        leftovers = kill_stale_pod_processes(state_dir)
+        print(
+            "sandbox is not running" + (f"; killed {leftovers} leftover pod processes" if leftovers else "")
+        )
         return 0
     pid = int(info["pid"])
     os.kill(pid, signal.SIGTERM)

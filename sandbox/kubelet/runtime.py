@@ -56,6 +56,26 @@ def signal_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
 
 
+def kill_stale_pod_processes(state_dir: Path) -> int:
+    """Kill the process groups of pods a previous kubelet on `state_dir` left running — after a crash or a
+    SIGKILL of `up`, pod processes (each in its own session) outlive it. Checked by pid and start time."""
+    killed = 0
+    for path in (state_dir / "pods").glob("*/pids/*.pid"):
+        try:
+            pid_text, _, started = path.read_text().strip().partition(" ")
+            pid = int(pid_text)
+        except (OSError, ValueError):
+            path.unlink(missing_ok=True)
+            continue
+        if started and process_start_time(pid) == started:
+            signal_group(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            killed += 1
+        path.unlink(missing_ok=True)
+    return killed
+
+
 async def port_accepts(host: str, port: int, timeout: float = 1.0) -> bool:
     """Whether host:port accepts a TCP connection (a bare non-blocking connect, closed at once)."""
     loop = asyncio.get_running_loop()
@@ -754,22 +774,7 @@ class Kubelet:
         (pod_dir / "pids" / f"{container}.pid").unlink(missing_ok=True)
 
     def kill_stale_processes(self) -> int:
-        """Kill process groups a previous kubelet left running (checked by pid and start time)."""
-        killed = 0
-        for path in (self.state_dir / "pods").glob("*/pids/*.pid"):
-            try:
-                pid_text, _, started = path.read_text().strip().partition(" ")
-                pid = int(pid_text)
-            except (OSError, ValueError):
-                path.unlink(missing_ok=True)
-                continue
-            if started and process_start_time(pid) == started:
-                signal_group(pid, signal.SIGKILL)
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-                killed += 1
-            path.unlink(missing_ok=True)
-        return killed
+        return kill_stale_pod_processes(self.state_dir)
 
     def _remove_orphaned_pod_dirs(self, live_uids: set[str]) -> None:
         root = self.state_dir / "pods"

@@ -27,6 +27,8 @@ import pytest
 import urllib3
 from kubernetes import client, config
 
+from sandbox.kubelet.runtime import kill_stale_pod_processes
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -91,6 +93,9 @@ class SandboxProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(5)
+        # A killed sandbox cannot stop its pods; `sandbox down` on a stopped state dir does (nothing may
+        # outlive a test).
+        kill_stale_pod_processes(self.state_dir)
 
     def log_tail(self, n: int = 4000) -> str:
         try:
