@@ -37,14 +37,25 @@ def pod_template_hash(template: dict[str, Any], collision_count: int | None = No
     """controller.ComputeHash: FNV-32a of the template (+ collisionCount, little endian uint32),
     the decimal sum rendered with SafeEncodeString, e.g. `7595ccbdd5`.
 
-    Kubernetes hashes a spew dump of the Go struct; we hash a stable JSON rendering instead.
+    Kubernetes hashes a spew dump of the Go struct; we hash a stable JSON rendering of what that struct
+    holds: a JSON null decodes to the zero value, the same as an absent field (kubectl rollout undo sends
+    the old template with `creationTimestamp: null`; it must hash like the template it came from).
     """
-    data = json.dumps(template, sort_keys=True, separators=(",", ":"), default=str).encode()
+    data = json.dumps(without_nulls(template), sort_keys=True, separators=(",", ":"), default=str).encode()
     if collision_count is not None:
         # FNV streams, so hashing the concatenation is hashing the two writes in turn.
         data += (collision_count & 0xFFFFFFFF).to_bytes(4, "little")
     h = _fnv32a(data)
     return safe_encode(str(h))
+
+
+def without_nulls(value: Any) -> Any:
+    """A copy without the null map values (Go's decoding makes them the zero value, as if absent)."""
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
+    return value
 
 
 def random_suffix(n: int = 5) -> str:

@@ -748,7 +748,7 @@ class ApiServer:
         )
 
     async def _access_review(self, request: web.Request, rt: ResourceType) -> web.Response:
-        body = await self._read_body(request)
+        body = await self._read_body(request, rt)
         if not isinstance(body, dict):
             raise errors.bad_request("the body of the request must be a JSON object")
         self._check_type(rt, body)

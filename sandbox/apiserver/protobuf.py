@@ -340,6 +340,32 @@ SCHEMAS: dict[str, Schema] = {
     "IngressStatus": {1: F("loadBalancer", "IngressLoadBalancerStatus")},
     "IngressLoadBalancerStatus": {1: F("ingress", "IngressLoadBalancerIngress", REP)},
     "IngressLoadBalancerIngress": {1: F("ip", STR), 2: F("hostname", STR)},
+    # -- authorization/v1 (kubectl auth can-i) -------------------------------------------------
+    "SelfSubjectAccessReview": {
+        **_META,
+        2: F("spec", "SelfSubjectAccessReviewSpec"),
+        3: F("status", "SubjectAccessReviewStatus"),
+    },
+    "SelfSubjectAccessReviewSpec": {
+        1: F("resourceAttributes", "ResourceAttributes", PTR),
+        2: F("nonResourceAttributes", "NonResourceAttributes", PTR),
+    },
+    "ResourceAttributes": {
+        1: F("namespace", STR),
+        2: F("verb", STR),
+        3: F("group", STR),
+        4: F("version", STR),
+        5: F("resource", STR),
+        6: F("subresource", STR),
+        7: F("name", STR),
+    },
+    "NonResourceAttributes": {1: F("path", STR), 2: F("verb", STR)},
+    "SubjectAccessReviewStatus": {
+        1: F("allowed", BOOL),
+        4: F("denied", BOOL),
+        2: F("reason", STR),
+        3: F("evaluationError", STR),
+    },
 }
 SCHEMAS["ClusterRoleBinding"] = SCHEMAS["RoleBinding"]
 
@@ -353,6 +379,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("apps/v1", "Deployment"): "Deployment",
     **{(RBAC, k): k for k in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")},
     ("networking.k8s.io/v1", "Ingress"): "Ingress",
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
 }
 
 _MAX_DEPTH = 32

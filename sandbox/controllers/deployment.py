@@ -13,7 +13,7 @@ import logging
 import math
 from typing import Any
 
-from sandbox.admission.defaults import pod_template_hash
+from sandbox.admission.defaults import pod_template_hash, without_nulls
 from sandbox.apiserver.errors import APIError
 from sandbox.apiserver.selectors import SelectorError, label_selector_from_spec
 from sandbox.apiserver.storage import Entry, Store, WatchEvent, now_rfc3339
@@ -123,7 +123,7 @@ def _created(obj: Obj) -> tuple[float, str]:
 
 
 def template_without_hash(template: Obj | None) -> Obj:
-    t = copy.deepcopy(template or {})
+    t: Obj = without_nulls(template or {})  # a copy; nulls compare as absent (see pod_template_hash)
     labels = (t.get("metadata") or {}).get("labels")
     if isinstance(labels, dict):
         labels.pop(HASH_LABEL, None)

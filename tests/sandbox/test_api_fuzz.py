@@ -8,6 +8,7 @@ checks look at the objects a request could touch, not at the global resourceVers
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -122,6 +123,11 @@ def test_malformed_objects_never_500(sandbox: SandboxProcess, path: str, body: A
     if resp.status < 300:  # the fuzzer built a valid object; remove it again
         name = json.loads(resp.data)["metadata"]["name"]
         assert sandbox.request("DELETE", f"{path}/{name}?gracePeriodSeconds=0").status < 300
+        # A namespace goes only once the namespace controller has emptied it: wait, so that its
+        # disappearance does not land inside the next example's before/after comparison.
+        deadline = time.monotonic() + 10
+        while sandbox.request("GET", f"{path}/{name}").status != 404 and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 @SETTINGS

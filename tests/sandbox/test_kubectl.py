@@ -352,3 +352,27 @@ def test_builtin_creators_post_protobuf_and_the_objects_read_back(
         assert time.monotonic() < deadline, f"{len(pods)} web pods after 30s"
         time.sleep(0.2)
     assert {p["spec"]["containers"][0]["image"] for p in pods} == {"nginx"}
+
+
+def test_auth_can_i_asks_a_self_subject_access_review(k: Callable[..., str]) -> None:
+    """`kubectl auth can-i` posts a SelfSubjectAccessReview (protobuf); the sandbox user may do anything."""
+    assert k("auth", "can-i", "patch", "services").strip() == "yes"
+    assert k("auth", "can-i", "update", "deployments/scale").strip() == "yes"
+
+
+def test_rollout_undo_reuses_the_old_replicaset_like_kubernetes(k: Callable[..., str]) -> None:
+    """Undo copies the old ReplicaSet's template back (with `creationTimestamp: null`): the same pod-template
+    hash, so the old ReplicaSet is scaled up again as the next revision instead of a new one being made."""
+    k("create", "deployment", "undo", "--image=nginx", "--replicas=1")
+    k("rollout", "status", "deployment/undo", "--timeout=60s")
+    k("set", "image", "deployment/undo", "nginx=nginx:1.27")
+    k("rollout", "status", "deployment/undo", "--timeout=60s")
+    k("rollout", "undo", "deployment/undo")
+    k("rollout", "status", "deployment/undo", "--timeout=60s")
+    history = k("rollout", "history", "deployment/undo")
+    assert [line.split()[0] for line in history.splitlines()[2:] if line.strip()] == ["2", "3"]
+    replicasets = json.loads(k("get", "rs", "-l", "app=undo", "-o", "json"))["items"]
+    assert len(replicasets) == 2
+    by_image = {rs["spec"]["template"]["spec"]["containers"][0]["image"]: rs for rs in replicasets}
+    assert by_image["nginx"]["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"
+    assert by_image["nginx"]["spec"]["replicas"] == 1 and by_image["nginx:1.27"]["spec"]["replicas"] == 0
