@@ -9,7 +9,6 @@ Fixtures
     greet_sandbox (session) a sandbox of its own (private pod/Service ranges) running deploy/greet, every
                   greet pod Ready: a tests.e2e Cluster (.kubectl, .dns, .sandbox.kubeconfig)
     greet_daphne  (function) live_daphne pointed at greet_sandbox, with SWITCHYARD_DNS_SERVER its DNS
-    browser_type_launch_args (session) Playwright launches Debian's /usr/bin/chromium
 """
 
 from __future__ import annotations
@@ -147,19 +146,3 @@ def greet_settings(settings: Any, greet_sandbox: GreetCluster) -> GreetCluster:
 @pytest.fixture
 def greet_daphne(greet_settings: GreetCluster, live_daphne: str) -> str:
     return live_daphne
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    # Playwright cannot download its own browser here; no --browser-channel value finds Debian's.
-    return {
-        **browser_type_launch_args,
-        "executable_path": "/usr/bin/chromium",
-        "args": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-        ],
-    }

@@ -3,7 +3,6 @@
 Fixtures
     kube_sandbox, cluster, kube_namespace     from tests/kube/conftest.py (a real sandbox)
     sandbox_hub, viewer, operator, live_daphne from tests/dashboard/conftest.py
-    browser_type_launch_args  (session) Playwright launches Debian's /usr/bin/chromium (same place)
     mynamespace     (function) the same in the seed's own namespace, `mynamespace`
     seed_namespace  (function) a fresh namespace with the seed's two ResourceQuotas (resource_quota.yaml,
                     its namespace renamed), quota status filled in; deleted afterwards
@@ -19,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from tests.dashboard.conftest import (  # noqa: F401  (fixtures)
-    browser_type_launch_args,
     live_daphne,
     operator,
     sandbox_hub,

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from kube.clusters import Cluster
 from kube.watching import WatchHub
 from rollouts.traffic import traffic_close
-from tests.dashboard.conftest import browser_type_launch_args, live_daphne  # noqa: F401  (fixtures)
+from tests.dashboard.conftest import live_daphne  # noqa: F401  (fixture)
 from tests.rollouts.conftest import PASSWORD, wait_rollout
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
