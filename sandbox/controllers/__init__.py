@@ -15,6 +15,7 @@ from typing import Any
 
 from sandbox.apiserver.errors import APIError
 from sandbox.apiserver.storage import Entry, Store, WatchEvent
+from sandbox.hooks import SYSTEM
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +173,39 @@ def owner_reference(owner: Obj, *, controller: bool = True, block: bool = True) 
         "controller": controller,
         "blockOwnerDeletion": block,
     }
+
+
+async def patch_owner_references(
+    store: Store, resource: str, obj: Obj, *, release_uid: str | None, add: Obj | None
+) -> Obj | None:
+    """Adopt (`add` a controller ref) or release (drop the ref to `release_uid`) one dependent, as
+    Kubernetes' ControllerRefManager does: only the same object (uid) and never a second controller.
+    None when it was recreated, deleted or claimed by someone else meanwhile."""
+    meta = obj["metadata"]
+    expected_uid = meta["uid"]
+    kind = resource.removesuffix("s")
+
+    def mutate(current: Obj) -> Obj:
+        cm = current["metadata"]
+        if cm.get("uid") != expected_uid:
+            raise APIError(409, "Conflict", f"{kind} was recreated")
+        refs = [r for r in cm.get("ownerReferences") or [] if r.get("uid") != release_uid]
+        if add is not None:
+            if controller_ref(current) is not None:
+                raise APIError(409, "Conflict", f"{kind} already has a controller")
+            refs.append(add)
+        if refs:
+            cm["ownerReferences"] = refs
+        else:
+            cm.pop("ownerReferences", None)
+        return current
+
+    try:
+        return await store.patch(resource, meta["namespace"], meta["name"], mutate, user=SYSTEM)
+    except APIError as exc:
+        if exc.code not in (404, 409):
+            raise
+        return None
 
 
 class TaskSet:

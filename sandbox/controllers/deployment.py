@@ -23,6 +23,7 @@ from sandbox.controllers import (
     controller_ref,
     list_and_watch,
     owner_reference,
+    patch_owner_references,
     run_workers,
 )
 from sandbox.controllers.events import EventRecorder
@@ -320,39 +321,15 @@ class DeploymentController:
                 if matches:
                     out.append(copy.deepcopy(rs))
                 elif not rs["metadata"].get("deletionTimestamp"):
-                    await self._patch_rs_owner(rs, release_uid=uid, add=None)
+                    await patch_owner_references(self.store, "replicasets", rs, release_uid=uid, add=None)
                 continue
             if matches and not deleting and not rs["metadata"].get("deletionTimestamp"):
-                adopted = await self._patch_rs_owner(rs, release_uid=None, add=owner_reference(d))
+                adopted = await patch_owner_references(
+                    self.store, "replicasets", rs, release_uid=None, add=owner_reference(d)
+                )
                 if adopted is not None:
                     out.append(adopted)
         return out
-
-    async def _patch_rs_owner(self, rs: Obj, *, release_uid: str | None, add: Obj | None) -> Obj | None:
-        meta = rs["metadata"]
-        expected = meta["uid"]
-
-        def mutate(current: Obj) -> Obj:
-            cm = current["metadata"]
-            if cm.get("uid") != expected:
-                raise APIError(409, "Conflict", "replica set was recreated")
-            refs = [r for r in cm.get("ownerReferences") or [] if r.get("uid") != release_uid]
-            if add is not None:
-                if controller_ref(current) is not None:
-                    raise APIError(409, "Conflict", "replica set already has a controller")
-                refs.append(add)
-            if refs:
-                cm["ownerReferences"] = refs
-            else:
-                cm.pop("ownerReferences", None)
-            return current
-
-        try:
-            return await self.store.patch("replicasets", meta["namespace"], meta["name"], mutate, user=SYSTEM)
-        except APIError as exc:
-            if exc.code not in (404, 409):
-                raise
-            return None
 
     # -- replica sets -----------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from sandbox.controllers import (
     controller_ref,
     list_and_watch,
     owner_reference,
+    patch_owner_references,
     run_workers,
 )
 from sandbox.controllers.events import EventRecorder
@@ -239,39 +240,15 @@ class ReplicaSetController:
                 if matches:
                     out.append(pod)
                 elif not pod["metadata"].get("deletionTimestamp"):
-                    await self._patch_owner(pod, uid, None)
+                    await patch_owner_references(self.store, "pods", pod, release_uid=uid, add=None)
                 continue
             if adopt and matches and not pod["metadata"].get("deletionTimestamp"):
-                adopted = await self._patch_owner(pod, None, owner_reference(rs))
+                adopted = await patch_owner_references(
+                    self.store, "pods", pod, release_uid=None, add=owner_reference(rs)
+                )
                 if adopted is not None:
                     out.append(adopted)
         return out
-
-    async def _patch_owner(self, pod: Obj, release_uid: str | None, add: Obj | None) -> Obj | None:
-        meta = pod["metadata"]
-        expected_uid = meta["uid"]
-
-        def mutate(current: Obj) -> Obj:
-            cm = current["metadata"]
-            if cm.get("uid") != expected_uid:
-                raise APIError(409, "Conflict", "pod was recreated")
-            refs = [r for r in cm.get("ownerReferences") or [] if r.get("uid") != release_uid]
-            if add is not None:
-                if controller_ref(current) is not None:
-                    raise APIError(409, "Conflict", "pod already has a controller")
-                refs.append(add)
-            if refs:
-                cm["ownerReferences"] = refs
-            else:
-                cm.pop("ownerReferences", None)
-            return current
-
-        try:
-            return await self.store.patch("pods", meta["namespace"], meta["name"], mutate, user=SYSTEM)
-        except APIError as exc:
-            if exc.code not in (404, 409):
-                raise
-            return None
 
     async def _manage_replicas(self, rs: Obj, active: list[Obj]) -> APIError | None:
         assert self.recorder is not None
