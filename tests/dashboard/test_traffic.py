@@ -102,3 +102,26 @@ async def test_socket_streams_frames_of_a_real_probe(operator: Any) -> None:
     await communicator.disconnect()
     metrics = await sync_to_async(Client().get)("/metrics")
     assert b"switchyard_probe_requests_total" in metrics.content  # the probe's figures on /metrics
+
+
+def test_probe_actions_are_audited(operator: Any) -> None:
+    from dashboard.models import ClusterAction
+
+    client = Client()
+    client.force_login(operator)
+    start = {"kind": "grpc", "balancing": "pick_first", "address": f"127.0.0.1:{_closed_port()}", "rate": "5"}
+    try:
+        assert client.post("/traffic/probes/start", start).status_code == 302
+        (started,) = ClusterAction.objects.filter(action="probe-start")
+        key = started.target
+        assert client.post("/traffic/probes/rate", {"key": key, "rate": "7"}).status_code == 302
+        assert client.post("/traffic/probes/stop", {"key": key}).status_code == 302
+        rows = list(ClusterAction.objects.order_by("id").values_list("action", "target", "after", "result"))
+        assert rows == [
+            ("probe-start", key, {"rate": 5.0}, "applied"),
+            ("probe-rate", key, {"rate": 7.0}, "applied"),
+            ("probe-stop", key, None, "applied"),
+        ]
+        assert {r.actor for r in ClusterAction.objects.all()} == {operator.get_username()}
+    finally:
+        probes.reset_registry()

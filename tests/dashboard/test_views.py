@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from dashboard.models import ClusterAction
 from dashboard.roles import user_can_operate
 from kube.clusters import Cluster
 from kube.fetching import deployment_get
@@ -97,6 +98,16 @@ def test_operator_scales_from_the_overview(
     assert deployment_get(cluster, namespace=kube_namespace, name="green").desired == 3
     missing = client.post("/deployments/scale", {**data, "name": "nope"}, HTTP_HX_REQUEST="true")
     assert b'class="flash error"' in missing.content and b"not found" in missing.content
+    # Both attempts are audited, with Kubernetes' own words for the failure.
+    failed, applied = ClusterAction.objects.order_by("-id")[:2]
+    assert (applied.actor, applied.action, applied.target, applied.namespace) == (
+        operator.get_username(),
+        "scale",
+        "deployment/green",
+        kube_namespace,
+    )
+    assert (applied.result, applied.before, applied.after) == ("applied", {"replicas": 1}, {"replicas": 3})
+    assert failed.result == "failed" and failed.target == "deployment/nope" and "not found" in failed.message
 
 
 def test_unreachable_cluster_banner(client: Client, viewer: Any, settings: Any, tmp_path: Any) -> None:
