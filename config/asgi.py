@@ -22,6 +22,12 @@ application = ProtocolTypeRouter(
     {
         # daphne alone serves our few vendored files (no CDN, no separate web server for a control room).
         "http": ASGIStaticFilesHandler(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns + rollout_websocket_urlpatterns + quotas_websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(
+                URLRouter(
+                    websocket_urlpatterns + rollout_websocket_urlpatterns + quotas_websocket_urlpatterns
+                )
+            )
+        ),
     }
 )
