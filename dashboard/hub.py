@@ -8,12 +8,15 @@ import hashlib
 import logging
 import re
 import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from channels.layers import get_channel_layer
 from django.conf import settings
 
 from kube.clusters import Cluster, cluster_list
-from kube.watching import Change, WatchHub
+from kube.watching import Change, Informer, WatchHub
 
 log = logging.getLogger(__name__)
 
@@ -88,3 +91,51 @@ def reset_hub() -> None:
         hub, _hub = _hub, None
     if hub is not None:
         hub.stop()
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    """One cluster a page reads, with its informers started and (up to a deadline) synced."""
+
+    cluster: str  # the chosen cluster's name
+    clusters: list[str]  # every configured cluster, for the picker
+    namespace: str  # the kubeconfig context's namespace
+    informers: dict[str, Informer]  # by kind name
+
+
+def _chosen(hub: WatchHub, wanted: str | None) -> str | None:
+    return wanted if wanted in hub.clusters else next(iter(hub.clusters), None)
+
+
+def cluster_choose(wanted: str | None) -> str | None:
+    """``wanted`` if the hub knows that cluster, else the first configured one; None when there is none."""
+    return _chosen(get_hub(), wanted)
+
+
+def _synced(hub: WatchHub, cluster: str, kinds: Iterable[str], wait: float) -> dict[str, Informer]:
+    informers = {i.kind.name: i for i in hub.ensure(cluster, kinds)}
+    deadline = time.monotonic() + wait
+    for informer in informers.values():
+        informer.wait_synced(max(0.0, deadline - time.monotonic()))
+    return informers
+
+
+def informers_synced(cluster: str, kinds: Iterable[str], *, wait: float) -> dict[str, Informer]:
+    """The informers of one known cluster by kind, started on first use; on a cold hub this waits up to
+    ``wait`` seconds in all for their first lists, after that it only reads the cache."""
+    return _synced(get_hub(), cluster, kinds, wait)
+
+
+def informers_ready(cluster: str | None, kinds: Iterable[str], *, wait: float) -> ClusterView | None:
+    """Pick ``cluster`` (or the first configured one, see cluster_choose) and get its informers synced as
+    informers_synced does; None when no cluster is configured."""
+    hub = get_hub()
+    chosen = _chosen(hub, cluster)
+    if chosen is None:
+        return None
+    return ClusterView(
+        cluster=chosen,
+        clusters=list(hub.clusters),
+        namespace=hub.clusters[chosen].namespace,
+        informers=_synced(hub, chosen, kinds, wait),
+    )

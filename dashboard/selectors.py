@@ -3,12 +3,11 @@ is warm) and the probes' windows."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
-from dashboard.hub import OVERVIEW_KINDS, get_hub
+from dashboard.hub import OVERVIEW_KINDS, get_hub, informers_ready
 from dashboard.probe.aggregation import VersionTotal
 from dashboard.probe.engine import ProbeStatus
 from dashboard.probes import current_registry
@@ -40,19 +39,38 @@ class ClusterStatus:
 
 
 @dataclass(frozen=True)
-class Overview:
+class ClusterPage:
+    """What every page of one cluster has: the cluster and namespace pickers and the status line."""
+
     cluster: str
     namespace: str  # ALL_NAMESPACES for all
     clusters: list[str]
     namespaces: list[str]
     status: ClusterStatus
+    problem: str = ""  # why there is nothing to show (no cluster configured…)
+
+    @classmethod
+    def without_cluster(cls) -> Self:
+        """The page when no cluster is configured: empty, and saying how to configure one."""
+        return cls(
+            cluster="",
+            namespace="",
+            clusters=[],
+            namespaces=[],
+            status=ClusterStatus(False, False, None, None, ""),
+            problem="No cluster found: set SWITCHYARD_KUBECONFIG (or KUBECONFIG) to a kubeconfig file.",
+        )
+
+
+@dataclass(frozen=True)
+class Overview(ClusterPage):
     deployments: list[DeploymentInfo] = field(default_factory=list)
     services: list[ServiceRow] = field(default_factory=list)
     pods: list[PodInfo] = field(default_factory=list)
-    problem: str = ""  # why there is nothing to show (no cluster configured…)
 
 
-def _status(informers: list[Informer]) -> ClusterStatus:
+def cluster_status(informers: list[Informer]) -> ClusterStatus:
+    """Connected and synced only when every informer the page reads is; else the page says stale."""
     states = [i.state() for i in informers]
     since = [s.reconnecting_since for s in states if s.reconnecting_since is not None]
     ages = [a for a in (s.last_event_age() for s in states) if a is not None]
@@ -70,24 +88,12 @@ def overview_get(*, cluster: str | None, namespace: str | None, wait: float = 3.
 
     On a cold hub this waits up to `wait` seconds for the first lists; after that it only reads the cache.
     """
-    hub = get_hub()
-    names = list(hub.clusters)
-    if not names:
-        return Overview(
-            cluster="",
-            namespace="",
-            clusters=[],
-            namespaces=[],
-            status=ClusterStatus(False, False, None, None, ""),
-            problem="No cluster found: set SWITCHYARD_KUBECONFIG (or KUBECONFIG) to a kubeconfig file.",
-        )
-    chosen = cluster if cluster in hub.clusters else names[0]
+    view = informers_ready(cluster, OVERVIEW_KINDS, wait=wait)
+    if view is None:
+        return Overview.without_cluster()
+    informers = view.informers
     if namespace is None:
-        namespace = hub.clusters[chosen].namespace
-    informers = {i.kind.name: i for i in hub.ensure(chosen, OVERVIEW_KINDS)}
-    deadline = time.monotonic() + wait
-    for informer in informers.values():
-        informer.wait_synced(max(0.0, deadline - time.monotonic()))
+        namespace = view.namespace
 
     scope = namespace or None
     endpoints = {
@@ -102,11 +108,11 @@ def overview_get(*, cluster: str | None, namespace: str | None, wait: float = 3.
     if namespace and namespace not in namespaces:
         namespaces.append(namespace)
     return Overview(
-        cluster=chosen,
+        cluster=view.cluster,
         namespace=namespace,
-        clusters=names,
+        clusters=view.clusters,
         namespaces=sorted(namespaces),
-        status=_status(list(informers.values())),
+        status=cluster_status(list(informers.values())),
         deployments=[DeploymentInfo.from_obj(o) for o in informers["deployments"].items(scope)],
         services=services,
         pods=[PodInfo.from_obj(o) for o in informers["pods"].items(scope)],

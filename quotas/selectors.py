@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any, TypeVar
 
 from django.conf import settings
 
-from dashboard.hub import get_hub
-from dashboard.selectors import ClusterStatus
+from dashboard.hub import get_hub, informers_ready
+from dashboard.selectors import ClusterPage, cluster_status
 from kube.types import EventInfo, LimitRangeInfo, NamespaceInfo, ReplicaSetInfo, ResourceQuotaInfo
 from kube.watching import Informer
 from quantities import Quantity, QuantityError, format_human, parse_quantity
@@ -260,16 +258,10 @@ def held_back_list(
 
 
 @dataclass(frozen=True)
-class QuotaPage:
-    cluster: str
-    namespace: str  # ALL_NAMESPACES for all
-    clusters: list[str]
-    namespaces: list[str]
-    status: ClusterStatus
+class QuotaPage(ClusterPage):
     usage: list[NamespaceUsage] = field(default_factory=list)
     held_back: list[HeldBack] = field(default_factory=list)
     limitranges: list[LimitRangeInfo] = field(default_factory=list)
-    problem: str = ""
 
     @property
     def summary(self) -> str:
@@ -285,20 +277,6 @@ class QuotaPage:
             f"{full} resource{'' if full == 1 else 's'} full, {warning} near the limit; "
             f"{held} workload{'' if held == 1 else 's'} held back."
         )
-
-
-def _status(informers: list[Informer]) -> ClusterStatus:
-    """Connected and synced only when every informer the page reads is; else the page says stale."""
-    states = [i.state() for i in informers]
-    since = [s.reconnecting_since for s in states if s.reconnecting_since is not None]
-    ages = [a for a in (s.last_event_age() for s in states) if a is not None]
-    return ClusterStatus(
-        connected=all(s.connected for s in states),
-        synced=all(s.synced for s in states),
-        reconnecting_since=datetime.fromtimestamp(min(since), UTC) if since else None,
-        last_event_age=min(ages) if ages else None,
-        last_error=next((s.last_error for s in states if s.last_error), ""),
-    )
 
 
 T = TypeVar("T")
@@ -360,23 +338,11 @@ def _usage_memo(cluster: str) -> UsageMemo:
 
 def quota_page_get(*, cluster: str | None, namespace: str | None, wait: float = 3.0) -> QuotaPage:
     """The quotas page of one cluster (namespace None or "": all namespaces), from the hub's cache."""
-    hub = get_hub()
-    names = list(hub.clusters)
-    if not names:
-        return QuotaPage(
-            cluster="",
-            namespace="",
-            clusters=[],
-            namespaces=[],
-            status=ClusterStatus(False, False, None, None, ""),
-            problem="No cluster found: set SWITCHYARD_KUBECONFIG (or KUBECONFIG) to a kubeconfig file.",
-        )
-    chosen = cluster if cluster in hub.clusters else names[0]
+    view = informers_ready(cluster, QUOTA_KINDS, wait=wait)
+    if view is None:
+        return QuotaPage.without_cluster()
+    chosen, informers = view.cluster, view.informers
     namespace = namespace or ALL_NAMESPACES
-    informers = {i.kind.name: i for i in hub.ensure(chosen, QUOTA_KINDS)}
-    deadline = time.monotonic() + wait
-    for informer in informers.values():
-        informer.wait_synced(max(0.0, deadline - time.monotonic()))
     scope = namespace or None
     # Each piece is recomputed only when an informer it reads has changed since the last request.
     namespaces = list(
@@ -415,9 +381,9 @@ def quota_page_get(*, cluster: str | None, namespace: str | None, wait: float = 
     return QuotaPage(
         cluster=chosen,
         namespace=namespace,
-        clusters=names,
+        clusters=view.clusters,
         namespaces=namespaces,
-        status=_status(list(informers.values())),
+        status=cluster_status(list(informers.values())),
         usage=list(usage),
         held_back=list(held_back),
         limitranges=list(limitranges),

@@ -333,13 +333,10 @@ class RolloutsView:
 
 
 def _hub_objects(cluster: str, namespace: str | None, wait: float) -> tuple[list[Any], list[Any], bool]:
-    from dashboard.hub import get_hub
+    from dashboard.hub import informers_synced
 
-    hub = get_hub()
-    services_inf, deployments_inf = hub.ensure(cluster, ("services", "deployments"))
-    deadline = time.monotonic() + wait
-    for informer in (services_inf, deployments_inf):
-        informer.wait_synced(max(0.0, deadline - time.monotonic()))
+    informers = informers_synced(cluster, ("services", "deployments"), wait=wait)
+    services_inf, deployments_inf = informers["services"], informers["deployments"]
     connected = all(i.state().connected and i.state().synced for i in (services_inf, deployments_inf))
     return services_inf.items(namespace), deployments_inf.items(namespace), connected
 

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from dashboard.hub import get_hub
+from dashboard.hub import cluster_choose, get_hub
 from dashboard.roles import operator_required
 from kube.clusters import Cluster
 from rollouts import services
@@ -26,13 +26,10 @@ from rollouts.traffic import rollout_probe_start
 
 
 def _cluster_name(request: HttpRequest) -> str:
-    names = list(get_hub().clusters)
-    wanted = request.GET.get("cluster") or request.POST.get("cluster") or ""
-    if wanted in names:
-        return wanted
-    if not names:
+    chosen = cluster_choose(request.GET.get("cluster") or request.POST.get("cluster") or "")
+    if chosen is None:
         raise Http404("No cluster is configured: set SWITCHYARD_KUBECONFIG.")
-    return names[0]
+    return chosen
 
 
 def _load(request: HttpRequest, namespace: str, name: str) -> tuple[Rollout, Cluster]:
