@@ -92,7 +92,7 @@ def test_relists_after_the_sandbox_restarts(tmp_path: Path) -> None:
     finally:
         if watch_hub is not None:
             watch_hub.stop()
-        proc.stop(kill=True)
+        proc.stop()  # SIGTERM: the kubelet stops its pods (a SIGKILL could orphan one it was starting)
 
 
 def test_relist_notifies_and_replaces_the_cache(cluster: Cluster, kube_namespace: str) -> None:

@@ -197,7 +197,7 @@ def start_sandbox(tmp_path: Path) -> Iterator[Callable[..., SandboxProcess]]:
         yield start
     finally:
         for proc in started:
-            proc.stop(kill=True)
+            proc.stop()  # SIGTERM: the kubelet stops its pods (a SIGKILL could orphan one it was starting)
 
 
 def watch_events(resp: urllib3.BaseHTTPResponse, count: int | None = None) -> list[dict[str, Any]]:
