@@ -108,6 +108,7 @@ class LivePartialConsumer(AsyncWebsocketConsumer):  # Channels ships no types he
             await self.send(text_data=html)
 
     async def resolve(self, query: dict[str, list[str]]) -> None:
+        """Subclass hook (required): set the cluster and namespace this socket follows from its query."""
         raise NotImplementedError
 
     async def render(self) -> str:
@@ -115,4 +116,5 @@ class LivePartialConsumer(AsyncWebsocketConsumer):  # Channels ships no types he
         return await sync_to_async(self.render_html, thread_sensitive=False)()
 
     def render_html(self) -> str:
+        """Subclass hook (required unless `render` is overridden): the partial's HTML."""
         raise NotImplementedError
